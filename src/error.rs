@@ -1,0 +1,220 @@
+//! The one error type of the crate, and the validation issue it carries.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde::Serialize;
+
+#[cfg(feature = "js")]
+use tsify::Tsify;
+
+/// What kind of rule a request broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "js", derive(Tsify))]
+#[serde(rename_all = "snake_case")]
+pub enum IssueCode {
+    /// A required field is missing or empty.
+    Required,
+    /// A value has the wrong JSON type.
+    Type,
+    /// Not exactly one of a set of exclusive fields is set.
+    OneOf,
+    /// A string is longer than its limit.
+    TooLong,
+    /// A string has characters its field does not allow.
+    Pattern,
+    /// A number is outside its range.
+    Range,
+    /// A number is not one of the enum's values.
+    Enum,
+    /// An index points at nothing.
+    Reference,
+    /// A field that the rest of the request makes meaningless.
+    NotApplicable,
+    /// Not an absolute http(s) URL.
+    Url,
+    /// `action` names no action of the API.
+    UnknownAction,
+}
+
+impl IssueCode {
+    pub fn name(self) -> &'static str {
+        match self {
+            IssueCode::Required => "required",
+            IssueCode::Type => "type",
+            IssueCode::OneOf => "one_of",
+            IssueCode::TooLong => "too_long",
+            IssueCode::Pattern => "pattern",
+            IssueCode::Range => "range",
+            IssueCode::Enum => "enum",
+            IssueCode::Reference => "reference",
+            IssueCode::NotApplicable => "not_applicable",
+            IssueCode::Url => "url",
+            IssueCode::UnknownAction => "unknown_action",
+        }
+    }
+}
+
+/// One broken rule in a request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "js", derive(Tsify))]
+pub struct Issue {
+    /// Where, from the body's root: `createJobRequest.outputs[0].smartContentDescriptor.singingCloning.modelName`.
+    pub path: String,
+    pub code: IssueCode,
+    /// What is wrong, in plain words; the path says which field.
+    pub message: &'static str,
+}
+
+/// How many characters of a response body an error keeps for display.
+pub const BODY_EXCERPT_CHARS: usize = 1024;
+
+/// Everything that can go wrong, as one enum. `code()` is the stable name JavaScript sees.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request breaks rules of the API; nothing was sent.
+    Validation { issues: Vec<Issue> },
+    /// The service answered with an error object.
+    Api { status: u16, request_id: Option<String>, error_code: Option<String>, message: String, body: String },
+    /// The service answered a non-success status with a body that is no API error.
+    Http { status: u16, request_id: Option<String>, body: String },
+    /// The answer could not be read as the action's response.
+    Parse { status: u16, request_id: Option<String>, reason: &'static str, body: String },
+    /// The request did not reach the service, or its answer did not arrive.
+    Network { message: String },
+    /// The request or the wait took longer than allowed.
+    Timeout,
+    /// The caller aborted; `reason` is the abort reason as text.
+    Aborted { reason: String },
+}
+
+impl Error {
+    /// `validation`, `api`, `http`, `parse`, `network`, `timeout` or `aborted`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Validation { .. } => "validation",
+            Error::Api { .. } => "api",
+            Error::Http { .. } => "http",
+            Error::Parse { .. } => "parse",
+            Error::Network { .. } => "network",
+            Error::Timeout => "timeout",
+            Error::Aborted { .. } => "aborted",
+        }
+    }
+
+    /// The HTTP status of the answer, where there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } | Error::Http { status, .. } | Error::Parse { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The service's `requestId`, where the answer had one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api { request_id, .. } | Error::Http { request_id, .. } | Error::Parse { request_id, .. } => {
+                request_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// The whole response body, where there was one.
+    pub fn body(&self) -> Option<&str> {
+        match self {
+            Error::Api { body, .. } | Error::Http { body, .. } | Error::Parse { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
+    /// At most [`BODY_EXCERPT_CHARS`] characters of the body, for logs and messages.
+    pub fn body_excerpt(&self) -> Option<&str> {
+        self.body().map(|body| match body.char_indices().nth(BODY_EXCERPT_CHARS) {
+            Some((end, _)) => &body[..end],
+            None => body,
+        })
+    }
+
+    /// Whether the same request may succeed when sent again: network errors,
+    /// timeouts, 408, 429 and 5xx.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Network { .. } | Error::Timeout => true,
+            _ => self.status().is_some_and(is_retryable_status),
+        }
+    }
+
+    /// A one-line description without the body.
+    pub fn message(&self) -> String {
+        let mut out = String::new();
+        match self {
+            Error::Validation { issues } => {
+                out.push_str("invalid request");
+                for (i, issue) in issues.iter().enumerate() {
+                    out.push_str(if i == 0 { ": " } else { "; " });
+                    out.push_str(if issue.path.is_empty() { "body" } else { &issue.path });
+                    out.push(' ');
+                    out.push_str(issue.message);
+                }
+            }
+            Error::Api { message, error_code, .. } => {
+                out.push_str("the service refused the request");
+                if let Some(code) = error_code {
+                    out.push_str(" (");
+                    out.push_str(code);
+                    out.push(')');
+                }
+                out.push_str(": ");
+                out.push_str(message);
+            }
+            Error::Http { status, .. } => {
+                out.push_str("the service answered HTTP ");
+                push_number(&mut out, *status as u64);
+            }
+            Error::Parse { reason, .. } => {
+                out.push_str("unreadable response: ");
+                out.push_str(reason);
+            }
+            Error::Network { message } => {
+                out.push_str("network error: ");
+                out.push_str(message);
+            }
+            Error::Timeout => out.push_str("timed out"),
+            Error::Aborted { reason } => {
+                out.push_str("aborted: ");
+                out.push_str(reason);
+            }
+        }
+        out
+    }
+}
+
+/// 408, 429 and 5xx: answers that say "try again".
+pub fn is_retryable_status(status: u16) -> bool {
+    status == 408 || status == 429 || (500..600).contains(&status)
+}
+
+/// Appends a number without the formatting machinery, which costs page weight.
+pub(crate) fn push_number(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(core::str::from_utf8(&digits[i..]).unwrap_or(""));
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,587 @@
+//! A JSON value tree with its own small parser and writer.
+//!
+//! Validation needs the body as untyped data (to report every wrong type with
+//! its path), and the page build must not carry serde_json, so the core parses
+//! and prints JSON itself. Typed structs are read from a `Value` through serde
+//! ([`Value::decode`]), so the wire model is declared once, with derives.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use serde::de::{self, IntoDeserializer, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Serialize};
+
+/// Nesting deeper than this is refused by the parser, so that no input can
+/// exhaust the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// Any JSON value. Objects keep their keys in the order they came in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    Array(Vec<Value>),
+    Object(Vec<(String, Value)>),
+}
+
+/// Why a text is not JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyntaxError {
+    /// The text is not JSON at this byte offset.
+    Invalid(usize),
+    /// The text ends before the value does (a truncated body).
+    Truncated,
+    /// Arrays and objects nest deeper than [`MAX_DEPTH`].
+    TooDeep,
+}
+
+impl Value {
+    /// Parses one JSON value, with nothing but white space around it.
+    pub fn parse(text: &str) -> Result<Value, SyntaxError> {
+        let mut parser = Parser { bytes: text.as_bytes(), pos: 0 };
+        let value = parser.value(0)?;
+        parser.skip_space();
+        if parser.pos < parser.bytes.len() {
+            return Err(SyntaxError::Invalid(parser.pos));
+        }
+        Ok(value)
+    }
+
+    /// The member `key` of an object; `None` for a missing key or a non-object.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Sets the member `key` of an object, replacing an existing one; does nothing on a non-object.
+    pub fn set(&mut self, key: &str, value: Value) {
+        if let Value::Object(members) = self {
+            match members.iter_mut().find(|(k, _)| k == key) {
+                Some(slot) => slot.1 = value,
+                None => members.push((key.into(), value)),
+            }
+        }
+    }
+
+    /// Removes the member `key` of an object and returns it.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        match self {
+            Value::Object(members) => {
+                let at = members.iter().position(|(k, _)| k == key)?;
+                Some(members.remove(at).1)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The JSON type's name, as error messages say it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        }
+    }
+
+    /// Compact JSON text.
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => write_number(*n, out),
+            Value::String(s) => write_string(s, out),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write(out);
+                }
+                out.push(']');
+            }
+            Value::Object(members) => {
+                out.push('{');
+                for (i, (key, item)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_string(key, out);
+                    out.push(':');
+                    item.write(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    /// Reads a typed value from this tree through its serde `Deserialize`.
+    pub fn decode<'a, T: Deserialize<'a>>(&'a self) -> Result<T, DecodeError> {
+        T::deserialize(self)
+    }
+}
+
+fn write_number(n: f64, out: &mut String) {
+    if !n.is_finite() {
+        out.push_str("null");
+    } else if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
+        let _ = write!(out, "{}", n as i64);
+    } else {
+        let _ = write!(out, "{}", n);
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+struct Parser<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn skip_space(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> Result<u8, SyntaxError> {
+        self.bytes.get(self.pos).copied().ok_or(SyntaxError::Truncated)
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), SyntaxError> {
+        if self.peek()? != byte {
+            return Err(SyntaxError::Invalid(self.pos));
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &'static str, value: Value) -> Result<Value, SyntaxError> {
+        for &b in word.as_bytes() {
+            self.expect(b)?;
+        }
+        Ok(value)
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, SyntaxError> {
+        self.skip_space();
+        match self.peek()? {
+            b'n' => self.literal("null", Value::Null),
+            b't' => self.literal("true", Value::Bool(true)),
+            b'f' => self.literal("false", Value::Bool(false)),
+            b'"' => self.string().map(Value::String),
+            b'[' | b'{' if depth >= MAX_DEPTH => Err(SyntaxError::TooDeep),
+            b'[' => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                self.skip_space();
+                if self.peek()? == b']' {
+                    self.pos += 1;
+                    return Ok(Value::Array(items));
+                }
+                loop {
+                    items.push(self.value(depth + 1)?);
+                    self.skip_space();
+                    match self.peek()? {
+                        b',' => self.pos += 1,
+                        b']' => {
+                            self.pos += 1;
+                            return Ok(Value::Array(items));
+                        }
+                        _ => return Err(SyntaxError::Invalid(self.pos)),
+                    }
+                }
+            }
+            b'{' => {
+                self.pos += 1;
+                let mut members = Vec::new();
+                self.skip_space();
+                if self.peek()? == b'}' {
+                    self.pos += 1;
+                    return Ok(Value::Object(members));
+                }
+                loop {
+                    self.skip_space();
+                    if self.peek()? != b'"' {
+                        return Err(SyntaxError::Invalid(self.pos));
+                    }
+                    let key = self.string()?;
+                    self.skip_space();
+                    self.expect(b':')?;
+                    let item = self.value(depth + 1)?;
+                    // Later duplicates win, as in JSON.parse.
+                    match members.iter_mut().find(|(k, _): &&mut (String, Value)| *k == key) {
+                        Some(slot) => slot.1 = item,
+                        None => members.push((key, item)),
+                    }
+                    self.skip_space();
+                    match self.peek()? {
+                        b',' => self.pos += 1,
+                        b'}' => {
+                            self.pos += 1;
+                            return Ok(Value::Object(members));
+                        }
+                        _ => return Err(SyntaxError::Invalid(self.pos)),
+                    }
+                }
+            }
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => Err(SyntaxError::Invalid(self.pos)),
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    fn number(&mut self) -> Result<Value, SyntaxError> {
+        let start = self.pos;
+        if self.peek()? == b'-' {
+            self.pos += 1;
+        }
+        let int_start = self.pos;
+        if self.digits() == 0 {
+            return Err(self.invalid_or_truncated());
+        }
+        if self.bytes[int_start] == b'0' && self.pos - int_start > 1 {
+            return Err(SyntaxError::Invalid(int_start));
+        }
+        if self.bytes.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(self.invalid_or_truncated());
+            }
+        }
+        if let Some(b'e' | b'E') = self.bytes.get(self.pos) {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.bytes.get(self.pos) {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.invalid_or_truncated());
+            }
+        }
+        // The slice holds only ASCII digits, signs, '.' and 'e', so it is UTF-8 and parses.
+        let text = core::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| SyntaxError::Invalid(start))?;
+        text.parse::<f64>().map(Value::Number).map_err(|_| SyntaxError::Invalid(start))
+    }
+
+    fn invalid_or_truncated(&self) -> SyntaxError {
+        if self.pos >= self.bytes.len() {
+            SyntaxError::Truncated
+        } else {
+            SyntaxError::Invalid(self.pos)
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, SyntaxError> {
+        let mut code = 0;
+        for _ in 0..4 {
+            let digit = (self.peek()? as char).to_digit(16).ok_or(SyntaxError::Invalid(self.pos))?;
+            code = code * 16 + digit;
+            self.pos += 1;
+        }
+        Ok(code)
+    }
+
+    fn string(&mut self) -> Result<String, SyntaxError> {
+        self.expect(b'"')?;
+        let mut out = String::new();
+        loop {
+            let start = self.pos;
+            while let Some(&b) = self.bytes.get(self.pos) {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            // The input is a &str and the run stops only at ASCII bytes, so it is whole UTF-8.
+            out.push_str(core::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| SyntaxError::Invalid(start))?);
+            match self.peek()? {
+                b'"' => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                b'\\' => {
+                    self.pos += 1;
+                    let escape = self.peek()?;
+                    self.pos += 1;
+                    let c = match escape {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let high = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&high) && self.bytes.get(self.pos..self.pos + 2) == Some(b"\\u") {
+                                self.pos += 2;
+                                let low = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&low) {
+                                    return Err(SyntaxError::Invalid(self.pos));
+                                }
+                                0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+                            } else {
+                                high
+                            };
+                            // A lone surrogate cannot be held in a Rust string; JSON.parse keeps it, we replace it.
+                            char::from_u32(code).unwrap_or('\u{FFFD}')
+                        }
+                        _ => return Err(SyntaxError::Invalid(self.pos - 1)),
+                    };
+                    out.push(c);
+                }
+                _ => return Err(SyntaxError::Invalid(self.pos)),
+            }
+        }
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => serializer.serialize_unit(),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Number(n) => serializer.serialize_f64(*n),
+            Value::String(s) => serializer.serialize_str(s),
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Value::Object(members) => {
+                let mut map = serializer.serialize_map(Some(members.len()))?;
+                for (key, item) in members {
+                    map.serialize_entry(key, item)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+/// A `Value` did not have the shape of the type read from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError;
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the JSON does not have the expected shape")
+    }
+}
+
+impl de::StdError for DecodeError {}
+
+impl de::Error for DecodeError {
+    // The message is dropped on purpose: formatting it costs page weight, and
+    // callers report their own static, field-named messages.
+    fn custom<T: core::fmt::Display>(_msg: T) -> Self {
+        DecodeError
+    }
+}
+
+impl<'de> de::Deserializer<'de> for &'de Value {
+    type Error = DecodeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Number(n) => {
+                let n = *n;
+                if n.fract() == 0.0 && n >= 0.0 && n < 1.8e19 {
+                    visitor.visit_u64(n as u64)
+                } else if n.fract() == 0.0 && n > -9.2e18 && n < 0.0 {
+                    visitor.visit_i64(n as i64)
+                } else {
+                    visitor.visit_f64(n)
+                }
+            }
+            Value::String(s) => visitor.visit_borrowed_str(s),
+            Value::Array(items) => visitor.visit_seq(de::value::SeqDeserializer::new(items.iter())),
+            Value::Object(members) => visitor.visit_map(de::value::MapDeserializer::new(
+                members.iter().map(|(k, v)| (k.as_str(), v)),
+            )),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self {
+            Value::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de> IntoDeserializer<'de, DecodeError> for &'de Value {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+        struct ValueVisitor;
+        impl<'de> Visitor<'de> for ValueVisitor {
+            type Value = Value;
+            fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+                f.write_str("JSON data")
+            }
+            fn visit_unit<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_none<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+                Value::deserialize(d)
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+                Ok(Value::Bool(b))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+                Ok(Value::Number(n as f64))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+                Ok(Value::Number(n as f64))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+                Ok(Value::Number(n))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+                Ok(Value::String(s.into()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Value::Array(items))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some((key, item)) = map.next_entry()? {
+                    members.push((key, item));
+                }
+                Ok(Value::Object(members))
+            }
+        }
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_round_trip() {
+        let text = r#"{"a":[1,-2.5,true,false,null],"b":"x\"y\\n\u00e9\ud83c\udfb5","c":{}}"#;
+        let value = Value::parse(text).unwrap();
+        assert_eq!(value.get("b").unwrap().as_str(), Some("x\"y\\né🎵"));
+        assert_eq!(Value::parse(&value.to_json()).unwrap(), value);
+        assert_eq!(value.to_json(), r#"{"a":[1,-2.5,true,false,null],"b":"x\"y\\né🎵","c":{}}"#);
+    }
+
+    #[test]
+    fn agrees_with_serde_json_on_numbers_and_escapes() {
+        for text in ["0", "-0.5", "1e3", "1.5E-7", "12345678901234", "\"\\u0001\\t\"", "[[],{}]"] {
+            let ours = Value::parse(text).unwrap();
+            let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
+            let back: serde_json::Value = serde_json::from_str(&ours.to_json()).unwrap();
+            assert_eq!(back.as_f64().or(theirs.as_f64()), theirs.as_f64(), "{text}");
+            if !theirs.is_number() {
+                assert_eq!(back, theirs, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn tells_truncated_from_invalid() {
+        assert_eq!(Value::parse(r#"{"a": [1, 2"#), Err(SyntaxError::Truncated));
+        assert_eq!(Value::parse(r#"{"a": "x"#), Err(SyntaxError::Truncated));
+        assert_eq!(Value::parse(""), Err(SyntaxError::Truncated));
+        assert_eq!(Value::parse("<html>"), Err(SyntaxError::Invalid(0)));
+        assert_eq!(Value::parse("{} x"), Err(SyntaxError::Invalid(3)));
+        assert_eq!(Value::parse("01"), Err(SyntaxError::Invalid(0)));
+        assert_eq!(Value::parse("[1,]"), Err(SyntaxError::Invalid(3)));
+        assert!(matches!(Value::parse("\"\u{1}\""), Err(SyntaxError::Invalid(_))));
+    }
+
+    #[test]
+    fn refuses_deep_nesting_without_overflowing() {
+        let deep = "[".repeat(100_000);
+        assert_eq!(Value::parse(&deep), Err(SyntaxError::TooDeep));
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(Value::parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn decodes_typed_values() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct T {
+            a: u32,
+            b: Option<String>,
+            c: Vec<i64>,
+        }
+        let v = Value::parse(r#"{"a":7,"b":null,"c":[-1,2],"z":{"ignored":1}}"#).unwrap();
+        assert_eq!(v.decode::<T>(), Ok(T { a: 7, b: None, c: vec![-1, 2] }));
+        assert!(Value::parse(r#"{"a":"7","c":[]}"#).unwrap().decode::<T>().is_err());
+        assert!(Value::parse(r#"{"a":1.5,"c":[]}"#).unwrap().decode::<T>().is_err());
+    }
+}
