@@ -1,4 +1,5 @@
 //! The pure core against the reference's examples, every validation rule, and arbitrary input.
+#![cfg(not(target_arch = "wasm32"))]
 
 use serde_json::json;
 use singing_cloning::*;

@@ -171,6 +171,69 @@ fn write_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// The value of a JSON number's text (already checked for its syntax). Exact (Clinger's
+/// fast path) for up to 15 significant digits and exponents within ±22, which covers
+/// every number of this API; beyond that within a few units in the last place (and
+/// numbers within an ulp or two of `f64::MAX` may become infinite). Written
+/// here because the standard library's correctly rounded parser costs page weight.
+fn decimal_to_f64(text: &[u8]) -> f64 {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+        1e20, 1e21, 1e22,
+    ];
+    let negative = text.first() == Some(&b'-');
+    let mut mantissa: u64 = 0;
+    let mut exponent: i64 = 0;
+    let mut digits = 0;
+    let mut after_point = false;
+    let mut rest = text.iter().skip(negative as usize);
+    for &b in rest.by_ref() {
+        match b {
+            b'0'..=b'9' => {
+                if digits < 19 {
+                    mantissa = mantissa * 10 + (b - b'0') as u64;
+                    if mantissa > 0 {
+                        digits += 1;
+                    }
+                    exponent -= after_point as i64;
+                } else {
+                    exponent += !after_point as i64;
+                }
+            }
+            b'.' => after_point = true,
+            _ => break,
+        }
+    }
+    let mut explicit: i64 = 0;
+    let mut explicit_negative = false;
+    for &b in rest {
+        match b {
+            b'-' => explicit_negative = true,
+            b'0'..=b'9' => explicit = (explicit * 10 + (b - b'0') as i64).min(100_000),
+            _ => {}
+        }
+    }
+    exponent += if explicit_negative { -explicit } else { explicit };
+    let m = mantissa as f64;
+    let value = if mantissa == 0 {
+        0.0
+    } else if mantissa < (1 << 53) && (0..=22).contains(&exponent) {
+        m * POW10[exponent as usize]
+    } else if mantissa < (1 << 53) && (-22..0).contains(&exponent) {
+        m / POW10[(-exponent) as usize]
+    } else if exponent > 0 {
+        m * 10f64.powi(exponent.min(400) as i32)
+    } else {
+        // Two steps, so that 1e-320-like values do not underflow through 10^-330.
+        m / 10f64.powi((-exponent).min(400) as i32 / 2) / 10f64.powi((-exponent).min(400) as i32 - (-exponent).min(400) as i32 / 2)
+    };
+    if negative {
+        -value
+    } else {
+        value
+    }
+}
+
 struct Parser<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -304,9 +367,7 @@ impl Parser<'_> {
                 return Err(self.invalid_or_truncated());
             }
         }
-        // The slice holds only ASCII digits, signs, '.' and 'e', so it is UTF-8 and parses.
-        let text = core::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| SyntaxError::Invalid(start))?;
-        text.parse::<f64>().map(Value::Number).map_err(|_| SyntaxError::Invalid(start))
+        Ok(Value::Number(decimal_to_f64(&self.bytes[start..self.pos])))
     }
 
     fn invalid_or_truncated(&self) -> SyntaxError {
@@ -408,6 +469,247 @@ impl Serialize for Value {
     }
 }
 
+/// Writes any `Serialize` type as a `Value`: the one way typed data becomes wire JSON,
+/// natively (then [`Value::to_json`]) and in the page (then a JavaScript object).
+pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
+    // The serializer below never fails; the types it cannot represent become null.
+    value.serialize(ValueSerializer).unwrap_or(Value::Null)
+}
+
+/// A serde serializer into [`Value`]. Maps with non-string keys and other shapes
+/// JSON cannot hold write `null`, never an error.
+struct ValueSerializer;
+
+/// Never produced; the serializer's error type.
+#[derive(Debug)]
+pub struct NoError;
+
+impl core::fmt::Display for NoError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("unrepresentable value")
+    }
+}
+
+impl de::StdError for NoError {}
+
+impl serde::ser::Error for NoError {
+    fn custom<T: core::fmt::Display>(_msg: T) -> Self {
+        NoError
+    }
+}
+
+/// A sequence or map under construction.
+struct Collect {
+    items: Vec<Value>,
+    members: Vec<(String, Value)>,
+    key: Option<String>,
+    /// For an enum variant with data: `{variant: ...}`.
+    variant: Option<&'static str>,
+}
+
+impl Collect {
+    fn new(variant: Option<&'static str>) -> Self {
+        Collect { items: Vec::new(), members: Vec::new(), key: None, variant }
+    }
+
+    fn wrap(&self, value: Value) -> Value {
+        match self.variant {
+            Some(name) => Value::Object(alloc::vec![(name.into(), value)]),
+            None => value,
+        }
+    }
+}
+
+macro_rules! serialize_number {
+    ($($method:ident: $t:ty),*) => {
+        $(fn $method(self, v: $t) -> Result<Value, NoError> {
+            Ok(Value::Number(v as f64))
+        })*
+    };
+}
+
+impl serde::Serializer for ValueSerializer {
+    type Ok = Value;
+    type Error = NoError;
+    type SerializeSeq = Collect;
+    type SerializeTuple = Collect;
+    type SerializeTupleStruct = Collect;
+    type SerializeTupleVariant = Collect;
+    type SerializeMap = Collect;
+    type SerializeStruct = Collect;
+    type SerializeStructVariant = Collect;
+
+    serialize_number!(serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+        serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64,
+        serialize_f32: f32, serialize_f64: f64);
+
+    fn serialize_bool(self, v: bool) -> Result<Value, NoError> {
+        Ok(Value::Bool(v))
+    }
+    fn serialize_char(self, v: char) -> Result<Value, NoError> {
+        Ok(Value::String(v.into()))
+    }
+    fn serialize_str(self, v: &str) -> Result<Value, NoError> {
+        Ok(Value::String(v.into()))
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<Value, NoError> {
+        Ok(Value::Array(v.iter().map(|&b| Value::Number(b as f64)).collect()))
+    }
+    fn serialize_none(self) -> Result<Value, NoError> {
+        Ok(Value::Null)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Value, NoError> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<Value, NoError> {
+        Ok(Value::Null)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<Value, NoError> {
+        Ok(Value::Null)
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<Value, NoError> {
+        Ok(Value::String(variant.into()))
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<Value, NoError> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<Value, NoError> {
+        Ok(Collect::new(Some(variant)).wrap(to_value(value)))
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Collect, NoError> {
+        Ok(Collect::new(None))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Collect, NoError> {
+        Ok(Collect::new(None))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Collect, NoError> {
+        Ok(Collect::new(None))
+    }
+    fn serialize_tuple_variant(self, _: &'static str, _: u32, variant: &'static str, _: usize) -> Result<Collect, NoError> {
+        Ok(Collect::new(Some(variant)))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Collect, NoError> {
+        Ok(Collect::new(None))
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Collect, NoError> {
+        Ok(Collect::new(None))
+    }
+    fn serialize_struct_variant(self, _: &'static str, _: u32, variant: &'static str, _: usize) -> Result<Collect, NoError> {
+        Ok(Collect::new(Some(variant)))
+    }
+}
+
+impl Collect {
+    fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NoError> {
+        self.items.push(to_value(value));
+        Ok(())
+    }
+    fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), NoError> {
+        self.members.push((key.into(), to_value(value)));
+        Ok(())
+    }
+    fn array(self) -> Result<Value, NoError> {
+        Ok(self.wrap(Value::Array(self.items.clone())))
+    }
+    fn object(self) -> Result<Value, NoError> {
+        Ok(self.wrap(Value::Object(self.members.clone())))
+    }
+}
+
+impl serde::ser::SerializeSeq for Collect {
+    type Ok = Value;
+    type Error = NoError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NoError> {
+        self.push(value)
+    }
+    fn end(self) -> Result<Value, NoError> {
+        self.array()
+    }
+}
+
+impl serde::ser::SerializeTuple for Collect {
+    type Ok = Value;
+    type Error = NoError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NoError> {
+        self.push(value)
+    }
+    fn end(self) -> Result<Value, NoError> {
+        self.array()
+    }
+}
+
+impl serde::ser::SerializeTupleStruct for Collect {
+    type Ok = Value;
+    type Error = NoError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NoError> {
+        self.push(value)
+    }
+    fn end(self) -> Result<Value, NoError> {
+        self.array()
+    }
+}
+
+impl serde::ser::SerializeTupleVariant for Collect {
+    type Ok = Value;
+    type Error = NoError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NoError> {
+        self.push(value)
+    }
+    fn end(self) -> Result<Value, NoError> {
+        self.array()
+    }
+}
+
+impl serde::ser::SerializeMap for Collect {
+    type Ok = Value;
+    type Error = NoError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), NoError> {
+        self.key = match to_value(key) {
+            Value::String(key) => Some(key),
+            _ => None,
+        };
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NoError> {
+        // A key JSON cannot hold drops its entry.
+        if let Some(key) = self.key.take() {
+            self.members.push((key, to_value(value)));
+        }
+        Ok(())
+    }
+    fn end(self) -> Result<Value, NoError> {
+        self.object()
+    }
+}
+
+impl serde::ser::SerializeStruct for Collect {
+    type Ok = Value;
+    type Error = NoError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), NoError> {
+        self.field(key, value)
+    }
+    fn end(self) -> Result<Value, NoError> {
+        self.object()
+    }
+}
+
+impl serde::ser::SerializeStructVariant for Collect {
+    type Ok = Value;
+    type Error = NoError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), NoError> {
+        self.field(key, value)
+    }
+    fn end(self) -> Result<Value, NoError> {
+        self.object()
+    }
+}
+
 /// A `Value` did not have the shape of the type read from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError;
@@ -475,57 +777,87 @@ impl<'de> IntoDeserializer<'de, DecodeError> for &'de Value {
 }
 
 impl<'de> Deserialize<'de> for Value {
+    /// Reads any self-describing data (a JavaScript value, for one) as a tree, refusing
+    /// nesting deeper than [`MAX_DEPTH`], so that a cyclic or hostile object cannot
+    /// exhaust the stack.
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
-        struct ValueVisitor;
-        impl<'de> Visitor<'de> for ValueVisitor {
-            type Value = Value;
-            fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
-                f.write_str("JSON data")
-            }
-            fn visit_unit<E>(self) -> Result<Value, E> {
-                Ok(Value::Null)
-            }
-            fn visit_none<E>(self) -> Result<Value, E> {
-                Ok(Value::Null)
-            }
-            fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-                Value::deserialize(d)
-            }
-            fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
-                Ok(Value::Bool(b))
-            }
-            fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
-                Ok(Value::Number(n as f64))
-            }
-            fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
-                Ok(Value::Number(n as f64))
-            }
-            fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
-                Ok(Value::Number(n))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Value, E> {
-                Ok(Value::String(s.into()))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Value::Array(items))
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-                let mut members = Vec::new();
-                while let Some((key, item)) = map.next_entry()? {
-                    members.push((key, item));
-                }
-                Ok(Value::Object(members))
-            }
-        }
-        deserializer.deserialize_any(ValueVisitor)
+        de::DeserializeSeed::deserialize(ValueSeed { depth: 0 }, deserializer)
     }
 }
 
-#[cfg(test)]
+#[derive(Clone, Copy)]
+struct ValueSeed {
+    depth: usize,
+}
+
+impl<'de> de::DeserializeSeed<'de> for ValueSeed {
+    type Value = Value;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed {
+    type Value = Value;
+    fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        f.write_str("JSON data")
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        de::DeserializeSeed::deserialize(self, d)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::Number(n as f64))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Number(n as f64))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        Ok(Value::Number(n))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.into()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = self.nested::<A::Error>()?;
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(inner)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let inner = self.nested::<A::Error>()?;
+        let mut members: Vec<(String, Value)> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let item = map.next_value_seed(inner)?;
+            members.push((key, item));
+        }
+        Ok(Value::Object(members))
+    }
+}
+
+impl ValueSeed {
+    fn nested<E: de::Error>(self) -> Result<ValueSeed, E> {
+        if self.depth >= MAX_DEPTH {
+            return Err(E::custom("nested too deeply"));
+        }
+        Ok(ValueSeed { depth: self.depth + 1 })
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 
@@ -552,6 +884,21 @@ mod tests {
     }
 
     #[test]
+    fn numbers_parse_like_the_standard_library() {
+        for text in ["0", "-0", "7", "-12", "1603432763000", "9007199254740991", "0.5", "-2.25", "1e3", "1E+2", "2.5e-3",
+            "123.456", "0.1", "1e22", "4.35", "100000000000000000000", "1.5e300", "5e-324", "1e400", "12345678901234567890123"]
+        {
+            let ours = match Value::parse(text).unwrap() {
+                Value::Number(n) => n,
+                other => panic!("{other:?}"),
+            };
+            let std: f64 = text.parse().unwrap();
+            let close = ours == std || ((ours - std) / std).abs() < 1e-15;
+            assert!(close, "{text}: {ours} vs {std}");
+        }
+    }
+
+    #[test]
     fn tells_truncated_from_invalid() {
         assert_eq!(Value::parse(r#"{"a": [1, 2"#), Err(SyntaxError::Truncated));
         assert_eq!(Value::parse(r#"{"a": "x"#), Err(SyntaxError::Truncated));
@@ -569,6 +916,53 @@ mod tests {
         assert_eq!(Value::parse(&deep), Err(SyntaxError::TooDeep));
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(Value::parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn deserializes_from_other_formats_with_a_depth_limit() {
+        let v: Value = serde_json::from_str(r#"{"a":[1,{"b":null}]}"#).unwrap();
+        assert_eq!(v, Value::parse(r#"{"a":[1,{"b":null}]}"#).unwrap());
+        let mut deep = "[".repeat(MAX_DEPTH + 1);
+        deep.push_str(&"]".repeat(MAX_DEPTH + 1));
+        assert!(serde_json::from_str::<Value>(&deep).is_err());
+    }
+
+    #[test]
+    fn typed_values_write_the_same_json_as_serde_json() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct T {
+            a_b: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            none: Option<u8>,
+            some: Option<&'static str>,
+            list: Vec<i64>,
+            nested: (bool, f64),
+            unit: E,
+            newtype: E,
+            tuple: E,
+            strukt: E,
+        }
+        #[derive(Serialize)]
+        enum E {
+            Unit,
+            New(u8),
+            Tup(u8, u8),
+            Struct { x: u8 },
+        }
+        let t = T {
+            a_b: 1,
+            none: None,
+            some: Some("s"),
+            list: vec![-1, 2],
+            nested: (true, 0.5),
+            unit: E::Unit,
+            newtype: E::New(1),
+            tuple: E::Tup(1, 2),
+            strukt: E::Struct { x: 3 },
+        };
+        let ours: serde_json::Value = serde_json::from_str(&to_value(&t).to_json()).unwrap();
+        assert_eq!(ours, serde_json::to_value(&t).unwrap());
     }
 
     #[test]

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the npm package's WebAssembly into pkg/: cargo (release profile: opt-level z,
+# LTO, one codegen unit, panic=abort), then wasm-bindgen, then wasm-opt -Oz from npm's binaryen.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+build() { # build FEATURES OUT_NAME
+  local features=$1 name=$2
+  cargo build --lib --release --target wasm32-unknown-unknown --no-default-features --features "$features"
+  wasm-bindgen --target web --out-dir pkg --out-name "$name" target/wasm32-unknown-unknown/release/singing_cloning.wasm
+  # The features rustc emits for wasm32-unknown-unknown; wasm-opt must accept them all.
+  node_modules/.bin/wasm-opt -Oz \
+    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "pkg/${name}_bg.wasm" -o "pkg/${name}_bg.wasm"
+}
+
+build js singing_cloning
+printf '[build] %s: %s bytes wasm, %s bytes gzip\n' pkg/singing_cloning_bg.wasm \
+  "$(wc -c < pkg/singing_cloning_bg.wasm)" "$(gzip -9c pkg/singing_cloning_bg.wasm | wc -c)"

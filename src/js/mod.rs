@@ -1,0 +1,84 @@
+//! The JavaScript face of the core: plain functions over `JsValue`, each turning
+//! whatever JavaScript passes in into typed Rust first, and every failure into a
+//! thrown `Error` with a `code` (see [`error`]).
+
+pub mod error;
+pub mod value;
+
+use js_sys::JsString;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::error::{Error, Issue, IssueCode};
+use crate::model::value::to_value;
+use crate::model::{parse_response, validate as validate_value, Action};
+
+/// A string argument, or a `validation` error naming it.
+pub(crate) fn string_arg(value: &JsValue, name: &'static str, message: &'static str) -> Result<String, Error> {
+    value.dyn_ref::<JsString>().map(String::from).ok_or_else(|| Error::Validation {
+        issues: vec![Issue { path: name.into(), code: IssueCode::Type, message }],
+    })
+}
+
+/// Checks a request body against every rule of the API and returns all the issues
+/// found (`[]` when the body is valid). Credentials are optional.
+#[wasm_bindgen(unchecked_return_type = "Issue[]")]
+pub fn validate(#[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue) -> JsValue {
+    let issues = match value::from_js(&body) {
+        Ok(body) => validate_value(&body),
+        Err(issue) => vec![issue],
+    };
+    value::to_js(&to_value(&issues))
+}
+
+/// Reads the text of an answer to `action` (`CreateJob`, `GetJob`, `ListJobs` or
+/// `ListModels`) as its body object, with `status` added to each job. Throws an
+/// `Error` with `code` `api`, `http` or `parse` (with `status`, `requestId` and
+/// `body`) when the answer is no success.
+#[wasm_bindgen(js_name = parseResponse, unchecked_return_type = "ResponseBody")]
+pub fn parse_response_js(
+    #[wasm_bindgen(unchecked_param_type = "ActionName")] action: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number | undefined")] status: JsValue,
+) -> Result<JsValue, JsValue> {
+    let action = action_arg(&action)?;
+    let text = string_arg(&text, "text", "must be the response text")?;
+    let status = match status.as_f64() {
+        None if status.is_undefined() => 200,
+        Some(n) if (100.0..=599.0).contains(&n) && n.fract() == 0.0 => n as u16,
+        _ => {
+            return Err(Error::Validation {
+                issues: vec![Issue { path: "status".into(), code: IssueCode::Range, message: "must be an HTTP status from 100 to 599" }],
+            }
+            .into())
+        }
+    };
+    let parsed = parse_response(action, status, &text)?;
+    Ok(value::to_js(&parsed.raw_with_status()))
+}
+
+/// An action name argument, or a `validation` error with an `unknown_action` issue.
+pub(crate) fn action_arg(value: &JsValue) -> Result<Action, Error> {
+    let message = "must be CreateJob, GetJob, ListJobs or ListModels";
+    let name = string_arg(value, "action", message)?;
+    Action::from_name(&name).ok_or_else(|| Error::Validation {
+        issues: vec![Issue { path: "action".into(), code: IssueCode::UnknownAction, message }],
+    })
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const RESPONSE_TS: &str = r#"
+/** The action names of the API. */
+export type ActionName = 'CreateJob' | 'GetJob' | 'ListJobs' | 'ListModels';
+/** A Job as parsed: every wire field, plus `status`, the name of `state`. */
+export type JobWithStatus = Job & { status: JobStatus };
+/** A successful answer's body, as `parseResponse` returns it; unknown fields are kept. */
+export interface ResponseBody {
+  requestId?: string;
+  createJobResponse?: { job: JobWithStatus };
+  getJobResponse?: { job: JobWithStatus };
+  listJobsResponse?: { jobs: JobWithStatus[]; total: number };
+  listModelsResponse?: ListModelsResponse;
+  [key: string]: unknown;
+}
+"#;
