@@ -8,6 +8,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 bash scripts/setup.sh
 bash scripts/build.sh
+cargo build --release -p singing-cloning-emulator
+export SINGING_CLONING_EMULATOR_BIN="$PWD/target/release/singing-cloning-emulator"
 
 mkdir -p test-results
 summary=test-results/summary.txt
@@ -23,21 +25,26 @@ count() { # count SUITE PASSED FAILED
 
 echo "[test] native Rust tests"
 cargo test --workspace 2>&1 | tee test-results/native.log
+# The proxy's decisions are pure Rust behind the `proxy` feature.
+cargo test --features proxy --lib proxy:: 2>&1 | tee -a test-results/native.log
 count native \
   "$(grep -Eo '^test result: ok\. [0-9]+ passed' test-results/native.log | awk '{s += $4} END {print s + 0}')" 0
 
-echo "[test] browser tests in headless Chromium"
+echo "[test] browser tests in headless Chromium, against an emulator"
 # run_in_browser is set in every browser test file; a file without it would be skipped silently.
-WASM_BINDGEN_TEST_TIMEOUT=180 wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)" \
-  -- --features js --test browser 2>&1 | tee test-results/browser.log
+browser_tests=$(for f in tests/browser*.rs; do printf -- '--test %s ' "$(basename "$f" .rs)"; done)
+# shellcheck disable=SC2086
+WASM_BINDGEN_TEST_TIMEOUT=300 node scripts/with-emulator.mjs --job-ms 300 -- \
+  wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)" \
+  -- --features client $browser_tests 2>&1 | tee test-results/browser.log
 count browser \
   "$(grep -Eo '^test result: ok\. [0-9]+ passed' test-results/browser.log | awk '{s += $4} END {print s + 0}')" 0
 
-echo "[test] Node tests"
-node --test --test-reporter=spec --test-reporter-destination=stdout tests/node/ 2>&1 | tee test-results/node.log
+echo "[test] Node tests: the package, the client, the proxy (also in real workerd)"
+node --test --test-reporter=spec --test-reporter-destination=stdout tests/node/ tests/proxy/ tests/workerd/ 2>&1 | tee test-results/node.log
 count node "$(grep -Eo '^ℹ pass [0-9]+' test-results/node.log | awk '{print $3}')" 0
 
 total=$(awk '{s += $2} END {print s}' "$summary")
 echo
 cat "$summary"
-echo "all suites: $total passed, 0 failed"
+echo "total: $total passed, 0 failed"

@@ -146,6 +146,34 @@ impl Error {
         }
     }
 
+    /// The same error with every occurrence of each secret in its texts replaced by
+    /// `[redacted]`, for a client that holds credentials and a service that echoes them.
+    pub fn redact(mut self, secrets: &[&str]) -> Error {
+        let scrub = |text: &mut String| {
+            for secret in secrets.iter().filter(|s| !s.is_empty()) {
+                if text.contains(secret) {
+                    *text = text.replace(secret, "[redacted]");
+                }
+            }
+        };
+        match &mut self {
+            Error::Api { message, body, error_code, request_id, .. } => {
+                scrub(message);
+                scrub(body);
+                error_code.as_mut().map(scrub);
+                request_id.as_mut().map(scrub);
+            }
+            Error::Http { body, request_id, .. } | Error::Parse { body, request_id, .. } => {
+                scrub(body);
+                request_id.as_mut().map(scrub);
+            }
+            Error::Network { message } => scrub(message),
+            Error::Aborted { reason } => scrub(reason),
+            Error::Validation { .. } | Error::Timeout => {}
+        }
+        self
+    }
+
     /// A one-line description without the body.
     pub fn message(&self) -> String {
         let mut out = String::new();

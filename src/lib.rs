@@ -5,9 +5,26 @@ extern crate alloc;
 
 pub mod error;
 pub mod model;
+pub mod retry;
 
 #[cfg(feature = "js")]
 pub mod js;
 
+#[cfg(feature = "client")]
+pub mod client;
+#[cfg(feature = "client")]
+pub mod transport;
+
+#[cfg(feature = "proxy")]
+pub mod proxy;
+
 pub use error::{Error, Issue, IssueCode};
+
+/// A free-list allocator: some 5 KB smaller than the default dlmalloc, and the
+/// package's WebAssembly is single-threaded.
+#[cfg(all(feature = "js", target_arch = "wasm32"))]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    // SAFETY: wasm32-unknown-unknown without the atomics feature has one thread.
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 pub use model::*;

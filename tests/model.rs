@@ -120,7 +120,7 @@ fn every_response_example_parses() {
         let parsed = parse_response(action, 200, &text).unwrap_or_else(|e| panic!("{name}: {e}"));
         let expected: serde_json::Value = serde_json::from_str(&text).unwrap();
         // The typed result writes back exactly what came in: no field lost, renamed or retyped.
-        let written = match &parsed.response {
+        let written = match &parsed.response().unwrap() {
             Response::CreateJob(r) => json!({"requestId": parsed.request_id, "createJobResponse": to_json(r)}),
             Response::GetJob(r) => json!({"requestId": parsed.request_id, "getJobResponse": to_json(r)}),
             Response::ListJobs(r) => json!({"requestId": parsed.request_id, "listJobsResponse": to_json(r)}),
@@ -134,11 +134,13 @@ fn every_response_example_parses() {
 fn parsed_jobs_are_typed() {
     let parsed = parse_response(Action::GetJob, 200, &fixture("get_job_generate_response")).unwrap();
     let job = parsed.job().unwrap();
+    assert_eq!(parsed.job_state(), Some(JobState::Completed));
     assert_eq!(parsed.request_id.as_deref(), Some("c9845a99-34e3-4b0f-80f5-f0a2a0ee8896"));
     assert_eq!(job.state, JobState::Completed);
     assert!(job.state.is_final());
     assert_eq!(Timing::millis(&job.timing.completed_at), Some(1610513618000));
     let output = &job.outputs[0];
+    let job = &job;
     assert_eq!(output.smart_content_descriptor.singing_cloning.kind, SingingCloningType::Generate);
     assert_eq!(output.smart_content_result.as_ref().unwrap().singing_cloning.as_ref().unwrap().song_name.as_deref(), Some("out.mp3"));
 
@@ -151,7 +153,7 @@ fn parsed_jobs_are_typed() {
     assert_eq!(Timing::millis(&parsed.job().unwrap().timing.started_at), None);
 
     let parsed = parse_response(Action::ListModels, 200, &fixture("list_models_response")).unwrap();
-    let Response::ListModels(models) = parsed.response else { panic!() };
+    let Response::ListModels(models) = parsed.response().unwrap() else { panic!() };
     assert_eq!(models.total, 1);
     assert_eq!(models.models[0].name, "demo");
 }
@@ -586,11 +588,63 @@ mod never_panics {
     use super::*;
     use proptest::prelude::*;
 
+    const RESPONSES: [(&str, Action); 7] = [
+        ("create_job_generate_response", Action::CreateJob),
+        ("create_job_train_response", Action::CreateJob),
+        ("get_job_generate_response", Action::GetJob),
+        ("get_job_train_response", Action::GetJob),
+        ("list_jobs_generate_response", Action::ListJobs),
+        ("list_jobs_train_response", Action::ListJobs),
+        ("list_models_response", Action::ListModels),
+    ];
+
+    /// Replaces (or removes) one node of the tree, picked among all of them.
+    fn mutate(body: &mut serde_json::Value, pick: prop::sample::Index, replacement: serde_json::Value, remove: bool) {
+        fn pointers(value: &serde_json::Value, at: String, out: &mut Vec<String>) {
+            match value {
+                serde_json::Value::Object(map) => map.iter().for_each(|(k, v)| pointers(v, format!("{at}/{k}"), out)),
+                serde_json::Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| pointers(v, format!("{at}/{i}"), out)),
+                _ => {}
+            }
+            out.push(at);
+        }
+        let mut all = Vec::new();
+        pointers(body, String::new(), &mut all);
+        let target = pick.get(&all).clone();
+        if target.is_empty() {
+            return;
+        }
+        let (parent, key) = target.rsplit_once('/').unwrap();
+        match body.pointer_mut(parent) {
+            Some(serde_json::Value::Object(map)) if remove => {
+                map.remove(key);
+            }
+            Some(node) => {
+                if let Some(slot) = node.pointer_mut(&format!("/{key}")) {
+                    *slot = replacement;
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Values at the edges of the model's types, or any JSON.
+    fn edge_value() -> impl Strategy<Value = serde_json::Value> {
+        prop_oneof![
+            3 => prop::sample::select(vec![
+                json!(0), json!(-1), json!(1), json!(2), json!(3), json!(1.5), json!(4294967296u64), json!(""), json!("x"),
+                json!(null), json!(true), json!([]), json!({}), json!([0]), json!([-1]),
+            ]),
+            1 => arb_json(),
+        ]
+    }
+
     fn arb_json() -> impl Strategy<Value = serde_json::Value> {
         let leaf = prop_oneof![
             Just(serde_json::Value::Null),
             any::<bool>().prop_map(serde_json::Value::Bool),
             any::<i32>().prop_map(|n| json!(n)),
+            (-1i32..4).prop_map(|n| json!(n)),
             (-1e6f64..1e6).prop_map(|n| json!(n)),
             "[a-zA-Z0-9_ :/.-]{0,12}".prop_map(serde_json::Value::String),
             prop_oneof![Just("CreateJob"), Just("GetJob"), Just("ListJobs"), Just("ListModels")].prop_map(|s| json!(s)),
@@ -609,6 +663,25 @@ mod never_panics {
                     .prop_map(|m| serde_json::Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
             ]
         })
+    }
+
+    proptest! {
+        // Each case changes one of some forty nodes to one of fifteen edge values: many
+        // cases are needed to reach every pair.
+        #![proptest_config(ProptestConfig::with_cases(30_000))]
+
+        #[test]
+        fn the_shape_check_and_the_typed_model_agree(
+            fixture_index in 0usize..7, pick in any::<prop::sample::Index>(), replacement in edge_value(), remove in any::<bool>()
+        ) {
+            let (name, action) = RESPONSES[fixture_index];
+            let mut body: serde_json::Value = serde_json::from_str(&fixture(name)).unwrap();
+            mutate(&mut body, pick, replacement, remove);
+            if let Ok(parsed) = parse_response(action, 200, &body.to_string()) {
+                prop_assert!(parsed.response().is_ok(), "{}", body);
+            }
+        }
+
     }
 
     proptest! {
@@ -633,7 +706,9 @@ mod never_panics {
         fn parsing_never_panics_on_json(body in arb_json(), status in 100u16..600) {
             let text = body.to_string();
             for action in Action::ALL {
-                let _ = parse_response(action, status, &text);
+                if let Ok(parsed) = parse_response(action, status, &text) {
+                    prop_assert!(parsed.response().is_ok(), "{}", text);
+                }
                 let _ = parse_response(action, status, &text[..text.len() / 2]);
             }
         }
@@ -648,4 +723,13 @@ mod never_panics {
             let _ = Value::parse(&text);
         }
     }
+}
+
+#[test]
+fn errors_can_be_scrubbed_of_secrets() {
+    let err = parse_response(Action::GetJob, 401, r#"{"error":{"code":"AuthFailure","message":"bad key s3cr3t for id AKID1"}}"#).unwrap_err();
+    let err = err.redact(&["s3cr3t", "AKID1", ""]);
+    let text = format!("{err:?} {}", err.message());
+    assert!(!text.contains("s3cr3t") && !text.contains("AKID1"), "{text}");
+    assert!(err.message().contains("bad key [redacted] for id [redacted]"));
 }

@@ -1,1 +1,47 @@
-fn main() {}
+//! `singing-cloning-emulator`: runs the emulator until Ctrl-C.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use singing_cloning_emulator::config::USAGE;
+use singing_cloning_emulator::{Command, Config, Emulator};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::parse(std::env::args().skip(1), |name| std::env::var(name).ok()) {
+        Ok(Command::Run(config)) => config,
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("singing-cloning-emulator: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let emulator = match Emulator::start(config).await {
+        Ok(emulator) => emulator,
+        Err(message) => {
+            eprintln!("singing-cloning-emulator: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = emulator.config();
+    let origin = emulator.origin();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "singing-cloning emulator listening on {}", emulator.api_url());
+    let _ = writeln!(out, "  secretId:  {}", config.secret_id);
+    let _ = writeln!(out, "  secretKey: {}", config.secret_key);
+    let _ = writeln!(out, "  data dir:  {}", emulator.data_dir().display());
+    let _ = writeln!(out, "  samples:   {origin}/cos/samples/voice.wav (voice to train on), {origin}/cos/samples/song.wav (song to convert)");
+    let _ = writeln!(out, "  job time:  {} ms in SUBMITTED and in PROCESSING", config.job_ms);
+    if let Some(fault) = &config.fault {
+        let _ = writeln!(out, "  fault:     {fault}");
+    }
+    let _ = writeln!(out, "Press Ctrl-C to stop.");
+    let _ = out.flush();
+    drop(out);
+    let _ = tokio::signal::ctrl_c().await;
+    emulator.stop().await;
+    ExitCode::SUCCESS
+}

@@ -3,6 +3,7 @@
 
 pub mod envelope;
 pub mod job;
+pub mod job_builder;
 pub mod music_model;
 pub mod response;
 pub mod validate;

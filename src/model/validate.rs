@@ -53,6 +53,46 @@ pub fn check_request(body: &Value) -> Result<Envelope, Vec<Issue>> {
     Ok(Envelope { request, credentials })
 }
 
+/// Issues in the result object of an answer to `action` (`payload`): the fields the
+/// typed model reads must have its types; unknown fields and unknown states pass.
+pub fn check_response(action: Action, payload: &Value) -> Vec<Issue> {
+    let mut checker = Checker::default();
+    let root = Path::Root;
+    let path = Path::Key(&root, action.response_key());
+    let Some(payload) = checker.object(Some(payload), &path) else { return checker.issues };
+    let member = Checker::member;
+    match action {
+        Action::CreateJob | Action::GetJob => {
+            let at = Path::Key(&path, "job");
+            if let Some(job) = checker.object(member(payload, "job"), &at) {
+                checker.job(job, &at);
+            }
+        }
+        Action::ListJobs => {
+            let at = Path::Key(&path, "jobs");
+            for (i, job) in checker.list(member(payload, "jobs"), &at, false, true).unwrap_or_default().iter().enumerate() {
+                let at = Path::Index(&at, i);
+                if let Some(job) = checker.object(Some(job), &at) {
+                    checker.job(job, &at);
+                }
+            }
+            checker.bounded(member(payload, "total"), &Path::Key(&path, "total"), false, 0.0, 9.0e15);
+        }
+        Action::ListModels => {
+            checker.bounded(member(payload, "total"), &Path::Key(&path, "total"), false, 0.0, 9.0e15);
+            let at = Path::Key(&path, "models");
+            for (i, model) in checker.list(member(payload, "models"), &at, false, true).unwrap_or_default().iter().enumerate() {
+                let at = Path::Index(&at, i);
+                if let Some(model) = checker.object(Some(model), &at) {
+                    checker.text(member(model, "name"), &Path::Key(&at, "name"), true);
+                    checker.text(member(model, "createdAt"), &Path::Key(&at, "createdAt"), false);
+                }
+            }
+        }
+    }
+    checker.issues
+}
+
 /// Whether `url` is an absolute http or https URL with a host.
 pub fn is_http_url(url: &str) -> bool {
     let rest = match url.split_once("://") {
@@ -157,6 +197,24 @@ impl Checker {
         }
     }
 
+    /// A string that may be empty; in answers, where the service decides what is valid.
+    fn text(&mut self, value: Option<&Value>, path: &Path, required: bool) {
+        match value {
+            None if required => self.report(path, IssueCode::Required, "is required"),
+            None | Some(Value::String(_)) => {}
+            Some(_) => self.report(path, IssueCode::Type, "must be a string"),
+        }
+    }
+
+    /// An integer from `min` to `max`, as the typed model holds it.
+    fn bounded(&mut self, value: Option<&Value>, path: &Path, required: bool, min: f64, max: f64) {
+        if let Int::Value(n) = self.integer(value, path, required) {
+            if n < min || n > max {
+                self.report(path, IssueCode::Range, "is out of range");
+            }
+        }
+    }
+
     fn max_chars(&mut self, value: Option<&str>, max: usize, path: &Path, message: &'static str) {
         if value.is_some_and(|s| s.chars().count() > max) {
             self.report(path, IssueCode::TooLong, message);
@@ -185,12 +243,18 @@ impl Checker {
     }
 
     fn array<'v>(&mut self, value: Option<&'v Value>, path: &Path) -> Option<&'v [Value]> {
+        self.list(value, path, true, false)
+    }
+
+    /// An array; `required` when it must be there, `allow_empty` when `[]` will do.
+    fn list<'v>(&mut self, value: Option<&'v Value>, path: &Path, required: bool, allow_empty: bool) -> Option<&'v [Value]> {
         match value {
+            None if !required => None,
             None => {
                 self.report(path, IssueCode::Required, "is required");
                 None
             }
-            Some(Value::Array(items)) if items.is_empty() => {
+            Some(Value::Array(items)) if items.is_empty() && !allow_empty => {
                 self.report(path, IssueCode::Required, "must not be empty");
                 None
             }
@@ -358,6 +422,80 @@ impl Checker {
 
         if kind == Some(1) && content_id.is_none_or(str::is_empty) && !self.reported_at(&content_id_path) {
             self.report(&content_id_path, IssueCode::Required, "is required to generate audio (type 1)");
+        }
+    }
+
+    /// A Job in an answer: what [`crate::model::Job`] reads, with its types.
+    fn job(&mut self, job: &Value, path: &Path) {
+        let member = Self::member;
+        self.text(member(job, "id"), &Path::Key(path, "id"), true);
+        self.bounded(member(job, "state"), &Path::Key(path, "state"), true, -9.0e15, 9.0e15);
+        for key in ["customId", "callback"] {
+            self.text(member(job, key), &Path::Key(path, key), false);
+        }
+        let at = Path::Key(path, "timing");
+        if let Some(timing) = member(job, "timing") {
+            if let Some(timing) = self.object(Some(timing), &at) {
+                for key in ["createdAt", "startedAt", "completedAt"] {
+                    self.text(member(timing, key), &Path::Key(&at, key), false);
+                }
+            }
+        }
+        let inputs = Path::Key(path, "inputs");
+        for (i, input) in self.list(member(job, "inputs"), &inputs, false, true).unwrap_or_default().iter().enumerate() {
+            let at = Path::Index(&inputs, i);
+            let Some(input) = self.object(Some(input), &at) else { continue };
+            for key in ["sourceData", "url"] {
+                self.text(member(input, key), &Path::Key(&at, key), false);
+            }
+            let at = Path::Key(&at, "source");
+            if let Some(source) = member(input, "source") {
+                if let Some(source) = self.object(Some(source), &at) {
+                    self.text(member(source, "contentId"), &Path::Key(&at, "contentId"), true);
+                    self.text(member(source, "path"), &Path::Key(&at, "path"), true);
+                }
+            }
+        }
+        let outputs = Path::Key(path, "outputs");
+        for (i, output) in self.list(member(job, "outputs"), &outputs, false, true).unwrap_or_default().iter().enumerate() {
+            let at = Path::Index(&outputs, i);
+            if let Some(output) = self.object(Some(output), &at) {
+                self.job_output(output, &at);
+            }
+        }
+    }
+
+    fn job_output(&mut self, output: &Value, path: &Path) {
+        let member = Self::member;
+        for key in ["contentId", "destination"] {
+            self.text(member(output, key), &Path::Key(path, key), false);
+        }
+        let at = Path::Key(path, "inputSelectors");
+        for (i, selector) in self.list(member(output, "inputSelectors"), &at, true, true).unwrap_or_default().iter().enumerate() {
+            self.bounded(Some(selector), &Path::Index(&at, i), true, 0.0, u32::MAX as f64);
+        }
+        let descriptor_path = Path::Key(path, "smartContentDescriptor");
+        if let Some(descriptor) = self.object(member(output, "smartContentDescriptor"), &descriptor_path) {
+            self.text(member(descriptor, "outputPrefix"), &Path::Key(&descriptor_path, "outputPrefix"), false);
+            let at = Path::Key(&descriptor_path, "singingCloning");
+            if let Some(cloning) = self.object(member(descriptor, "singingCloning"), &at) {
+                self.bounded(member(cloning, "type"), &Path::Key(&at, "type"), true, 1.0, 2.0);
+                self.text(member(cloning, "modelName"), &Path::Key(&at, "modelName"), true);
+                self.bounded(member(cloning, "totalEpoch"), &Path::Key(&at, "totalEpoch"), false, 0.0, u32::MAX as f64);
+                self.bounded(member(cloning, "useSeparate"), &Path::Key(&at, "useSeparate"), false, 1.0, 2.0);
+            }
+        }
+        let at = Path::Key(path, "smartContentResult");
+        if let Some(result) = member(output, "smartContentResult") {
+            if let Some(result) = self.object(Some(result), &at) {
+                let at = Path::Key(&at, "singingCloning");
+                if let Some(cloning) = member(result, "singingCloning") {
+                    if let Some(cloning) = self.object(Some(cloning), &at) {
+                        self.text(member(cloning, "songName"), &Path::Key(&at, "songName"), false);
+                        self.text(member(cloning, "modelName"), &Path::Key(&at, "modelName"), false);
+                    }
+                }
+            }
         }
     }
 

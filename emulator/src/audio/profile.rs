@@ -1,0 +1,132 @@
+//! The voice profile a model is: the statistics of the singer's pitch, learned from
+//! recordings epoch by epoch (each epoch a bootstrap resample of the voiced frames,
+//! averaged into the estimate, so it converges on the recordings' statistics).
+
+use serde::{Deserialize, Serialize};
+
+use super::pitch::{median, PitchTrack};
+
+/// The `default` model's median pitch: A3.
+pub const DEFAULT_MEDIAN_HZ: f64 = 220.0;
+/// The fewest voiced frames (10 ms each) training accepts.
+pub const MIN_VOICED_FRAMES: usize = 20;
+
+/// A singer's pitch register.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VoiceProfile {
+    /// Median fundamental, Hz: the centre of the register, what a conversion moves the pitch to.
+    pub median_hz: f64,
+    /// 10th and 90th percentiles of the fundamental, Hz.
+    pub low_hz: f64,
+    pub high_hz: f64,
+    /// Standard deviation of the pitch, semitones.
+    pub spread_semitones: f64,
+    /// Share of the recording that is sung.
+    pub voiced_fraction: f64,
+    /// Epochs trained (0 for the built-in default).
+    pub epochs: u32,
+    /// Seconds of audio trained on.
+    pub training_seconds: f64,
+    /// The median estimate after each epoch, Hz.
+    #[serde(default)]
+    pub history: Vec<f64>,
+}
+
+impl VoiceProfile {
+    /// The `default` model.
+    pub fn default_voice() -> Self {
+        VoiceProfile {
+            median_hz: DEFAULT_MEDIAN_HZ,
+            low_hz: DEFAULT_MEDIAN_HZ * 2f64.powf(-5.0 / 12.0),
+            high_hz: DEFAULT_MEDIAN_HZ * 2f64.powf(7.0 / 12.0),
+            spread_semitones: 3.0,
+            voiced_fraction: 0.8,
+            epochs: 0,
+            training_seconds: 0.0,
+            history: Vec::new(),
+        }
+    }
+}
+
+/// Learns a profile from a pitch track over `epochs` epochs.
+pub fn train(track: &PitchTrack, seconds: f64, epochs: u32) -> Result<VoiceProfile, String> {
+    let semitones: Vec<f64> = track.voiced().iter().map(|hz| to_semitones(*hz)).collect();
+    if semitones.len() < MIN_VOICED_FRAMES {
+        return Err("no singing voice found in the input: too few voiced frames to train on".into());
+    }
+    let epochs = epochs.max(1);
+    let mut random = SplitMix(semitones.len() as u64 ^ 0x9e37_79b9_7f4a_7c15);
+    let mut estimate = Stats::default();
+    let mut history = Vec::with_capacity(epochs as usize);
+    for epoch in 1..=epochs {
+        let batch: Vec<f64> =
+            (0..semitones.len()).map(|_| semitones[(random.next() % semitones.len() as u64) as usize]).collect();
+        let stats = Stats::of(&batch);
+        let rate = 1.0 / epoch as f64;
+        estimate = if epoch == 1 { stats } else { estimate.towards(&stats, rate) };
+        history.push(from_semitones(estimate.median));
+    }
+    Ok(VoiceProfile {
+        median_hz: from_semitones(estimate.median),
+        low_hz: from_semitones(estimate.low),
+        high_hz: from_semitones(estimate.high),
+        spread_semitones: estimate.spread,
+        voiced_fraction: track.voiced_fraction(),
+        epochs,
+        training_seconds: seconds,
+        history,
+    })
+}
+
+/// Pitch in semitones relative to A4 (440 Hz).
+fn to_semitones(hz: f64) -> f64 {
+    12.0 * (hz / 440.0).log2()
+}
+
+fn from_semitones(semitones: f64) -> f64 {
+    440.0 * 2f64.powf(semitones / 12.0)
+}
+
+/// Statistics of one batch of pitches, semitones.
+#[derive(Debug, Clone, Copy, Default)]
+struct Stats {
+    median: f64,
+    low: f64,
+    high: f64,
+    spread: f64,
+}
+
+impl Stats {
+    fn of(values: &[f64]) -> Stats {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
+        Stats { median: median(values).unwrap_or(mean), low: at(0.1), high: at(0.9), spread: variance.sqrt() }
+    }
+
+    fn towards(&self, other: &Stats, rate: f64) -> Stats {
+        let step = |a: f64, b: f64| a + (b - a) * rate;
+        Stats {
+            median: step(self.median, other.median),
+            low: step(self.low, other.low),
+            high: step(self.high, other.high),
+            spread: step(self.spread, other.spread),
+        }
+    }
+}
+
+/// A small deterministic random source (SplitMix64).
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+// `npm run proxy`: the proxy on node:http, configured by the environment (SINGING_CLONING_*,
+// see docs/proxy.md), and optionally a static file server for a page beside it
+// (SINGING_CLONING_STATIC_DIR). Prints `singing-cloning proxy listening on <url>` once ready.
+import { createServer } from 'node:http';
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+import { createProxyHandler, configFromEnv } from './proxy.js';
+
+const CONTENT_TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.d.ts': 'text/plain; charset=utf-8',
+  '.wav': 'audio/wav',
+  '.mp3': 'audio/mpeg',
+};
+
+// Hop-by-hop headers describe this connection, not the request.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection', 'host', 'http2-settings']);
+
+/** A fetch `Request` for a node:http request; `null` when it cannot be one. */
+function toRequest(req, fallbackOrigin) {
+  if (!req.url?.startsWith('/')) return null;
+  const host = req.headers.host;
+  const origin = host && /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host) ? `http://${host}` : fallbackOrigin;
+  try {
+    const headers = new Headers();
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      if (!HOP_BY_HOP.has(req.rawHeaders[i].toLowerCase())) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+    }
+    const init = { method: req.method, headers };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      init.body = Readable.toWeb(req);
+      init.duplex = 'half';
+    }
+    return new Request(new URL(req.url, origin), init);
+  } catch {
+    return null;
+  }
+}
+
+async function sendResponse(req, res, response) {
+  res.statusCode = response.status;
+  // Answered before the whole body came in (413): the rest would be read as the next
+  // request on this connection, so the connection ends with this answer.
+  if (!req.complete) res.setHeader('connection', 'close');
+  for (const [name, value] of response.headers) {
+    if (name !== 'set-cookie') res.setHeader(name, value);
+  }
+  const cookies = response.headers.getSetCookie?.() ?? [];
+  if (cookies.length) res.setHeader('set-cookie', cookies);
+  if (response.body && req.method !== 'HEAD') {
+    for await (const chunk of response.body) res.write(chunk);
+  }
+  res.end();
+  if (!req.complete) res.once('finish', () => req.destroy());
+}
+
+function plain(res, status, text) {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
+  res.end(text);
+}
+
+/** Serves a file under `root` (a real path): GET and HEAD, no dotfiles, no way out of `root`. */
+async function serveStatic(req, res, root) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'method not allowed');
+  let pathname;
+  try {
+    pathname = decodeURIComponent(new URL(req.url, 'http://static').pathname);
+  } catch {
+    return plain(res, 400, 'bad path');
+  }
+  const segments = pathname.split('/').filter(Boolean);
+  if (pathname.includes('\0') || pathname.includes('\\') || segments.some((s) => s.startsWith('.'))) return plain(res, 404, 'not found');
+  let file = path.join(root, ...segments);
+  try {
+    if ((await stat(file)).isDirectory()) file = path.join(file, 'index.html');
+    // Symbolic links may not lead out of the directory either.
+    file = await realpath(file);
+    if (!file.startsWith(root + path.sep) || !(await stat(file)).isFile()) return plain(res, 404, 'not found');
+  } catch {
+    return plain(res, 404, 'not found');
+  }
+  const ext = file.endsWith('.d.ts') ? '.d.ts' : path.extname(file).toLowerCase();
+  res.writeHead(200, {
+    'content-type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'no-cache',
+  });
+  if (req.method === 'HEAD') return res.end();
+  createReadStream(file).on('error', () => res.destroy()).pipe(res);
+}
+
+/**
+ * Serves `handler` (a fetch handler) on node:http. Requests outside `prefix` go to the
+ * files of `staticDir` when one is given. Resolves to `{ server, url, close }` once listening.
+ */
+export async function serve(handler, { port = 8787, host = '127.0.0.1', prefix = '/api/singing-cloning', staticDir } = {}) {
+  const root = staticDir ? await realpath(path.resolve(staticDir)) : null;
+  let fallbackOrigin = `http://${host}`;
+  const server = createServer(async (req, res) => {
+    try {
+      const pathname = (req.url ?? '').split('?')[0];
+      const api = pathname === prefix || pathname.startsWith(prefix + '/');
+      if (!api && root) return await serveStatic(req, res, root);
+      const request = toRequest(req, fallbackOrigin);
+      if (!request) return plain(res, 400, 'bad request');
+      await sendResponse(req, res, await handler(request));
+    } catch {
+      if (!res.headersSent) plain(res, 500, 'internal error');
+      else res.destroy();
+    }
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost}:${address.port}`;
+  fallbackOrigin = url;
+  const close = () => new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections?.();
+  });
+  return { server, url, close };
+}
+
+async function main() {
+  const env = { ...process.env };
+  if (!env.SINGING_CLONING_PROXY_SECRET) {
+    // Sessions and callback tokens then last as long as this process.
+    env.SINGING_CLONING_PROXY_SECRET = randomBytes(32).toString('base64');
+    console.error('singing-cloning proxy: SINGING_CLONING_PROXY_SECRET is not set; using a random one for this run');
+  }
+  let handler;
+  try {
+    const config = configFromEnv(env);
+    handler = createProxyHandler(config);
+  } catch (error) {
+    const issues = (error.issues ?? []).map((i) => `  ${i.path}: ${i.message}`).join('\n');
+    console.error(`singing-cloning proxy: ${error.message}${issues ? '\n' + issues : ''}`);
+    process.exit(2);
+  }
+  const port = Number(env.PORT ?? 8787);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error('singing-cloning proxy: PORT must be a port number, 0 for a free one');
+    process.exit(2);
+  }
+  const { url, close } = await serve(handler, {
+    port,
+    host: env.SINGING_CLONING_HOST || '127.0.0.1',
+    prefix: env.SINGING_CLONING_PREFIX || '/api/singing-cloning',
+    staticDir: env.SINGING_CLONING_STATIC_DIR || undefined,
+  });
+  console.log(`singing-cloning proxy listening on ${url}`);
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, async () => {
+      await close();
+      process.exit(0);
+    });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  await main();
+}

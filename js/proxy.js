@@ -1,0 +1,27 @@
+// `singing-cloning/proxy`: the credential-holding proxy as a standard fetch handler, for
+// Node, Deno and edge workers. Loads the edge build of the WebAssembly once, with
+// top-level await. (Cloudflare Workers forbid I/O at the top level: use
+// `singing-cloning/proxy-workerd`, js/proxy-workerd.js, there.)
+import init, { initSync, ProxyHandler, configFromEnv, verifyWebhook } from '../pkg/singing_cloning_edge.js';
+
+const wasmUrl = new URL('../pkg/singing_cloning_edge_bg.wasm', import.meta.url);
+
+if (wasmUrl.protocol === 'file:') {
+  // Node and Deno read local files; fetch() cannot read file: URLs in Node.
+  const { readFile } = await import('node:fs/promises');
+  initSync({ module: await readFile(wasmUrl) });
+} else {
+  await init({ module_or_path: wasmUrl });
+}
+
+/**
+ * A fetch handler, `(request: Request) => Promise<Response>`, that forwards the page's
+ * requests to the Singing Cloning API with the credentials of `config`. Throws a
+ * `SingingCloningError` (code `validation`, with `issues`) for a wrong config.
+ */
+export function createProxyHandler(config) {
+  const handler = new ProxyHandler(config);
+  return (request) => handler.fetch(request);
+}
+
+export { configFromEnv, verifyWebhook };

@@ -1,0 +1,509 @@
+//! `SingingCloningClient`: every action over fetch, with safe retries, CreateJob exactly
+//! once, job waiting and paging. The decisions (what to retry, how long to wait) are
+//! the pure [`crate::retry`] policy; this module only carries them out.
+
+mod options;
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::AbortSignal;
+
+use crate::error::{Error, Issue, IssueCode};
+use crate::js::value::{from_js, to_js};
+use crate::model::job_builder::{generate_body, result_url, train_body};
+use crate::model::music_model::MAX_LIST_MODELS_LIMIT;
+use crate::model::{parse_response, validate, Action, Credentials, JobState, ParsedResponse, Timing, Value};
+use crate::retry::{Decision, PollSchedule, RetryPolicy};
+use crate::transport::{self, post_json};
+use options::Options;
+
+/// The reference's address, with its `/release` stage.
+pub const DEFAULT_ENDPOINT: &str = "https://service-mqk0mc83-1257411467.bj.apigw.tencentcs.com/release";
+
+/// Settings fixed when the client is made.
+struct Config {
+    endpoint: String,
+    credentials: Option<Credentials>,
+    timeout_ms: u32,
+    retry: RetryPolicy,
+    poll: PollSchedule,
+    fetch: Option<Function>,
+}
+
+/// A client of the Singing Cloning API (or of the proxy in front of it).
+#[wasm_bindgen]
+pub struct SingingCloningClient {
+    config: Rc<Config>,
+}
+
+fn validation(path: &str, code: IssueCode, message: &'static str) -> Error {
+    Error::Validation { issues: vec![Issue { path: path.into(), code, message }] }
+}
+
+/// Whether this code runs in a browser page or a page's worker, where credentials would leak.
+fn in_browser() -> bool {
+    let global = js_sys::global();
+    let has = |key: &str| js_sys::Reflect::get(&global, &JsValue::from_str(key)).is_ok_and(|v| !v.is_undefined());
+    has("document") || has("importScripts")
+}
+
+/// Work of one method, boxed so that every method shares one instance of the promise glue.
+type Work = Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>;
+
+/// Runs `work` as a JavaScript promise that rejects with a `SingingCloningError`.
+fn promise(work: Work) -> Promise {
+    future_to_promise(async move { work.await.map_err(JsValue::from) })
+}
+
+#[wasm_bindgen]
+impl SingingCloningClient {
+    /// `new SingingCloningClient({ endpoint?, secretId?, secretKey?, timeoutMs?, maxRetries?, fetch?,
+    /// pollIntervalMs?, maxPollIntervalMs?, dangerouslyAllowCredentialsInBrowser? })`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "ClientOptions | undefined")] options: JsValue) -> Result<SingingCloningClient, JsValue> {
+        Ok(SingingCloningClient { config: Rc::new(Self::config(options)?) })
+    }
+
+    fn config(options: JsValue) -> Result<Config, Error> {
+        let options = Options::new(options, "options")?;
+        let endpoint = options.string("endpoint")?.unwrap_or_else(|| DEFAULT_ENDPOINT.into());
+        let credentials = match (options.string("secretId")?, options.string("secretKey")?) {
+            (None, None) => None,
+            (Some(secret_id), Some(secret_key)) if !secret_id.is_empty() && !secret_key.is_empty() => {
+                Some(Credentials { secret_id, secret_key })
+            }
+            _ => return Err(validation("options.secretKey", IssueCode::Required, "secretId and secretKey go together, both non-empty")),
+        };
+        if credentials.is_some() && in_browser() && !options.boolean("dangerouslyAllowCredentialsInBrowser")? {
+            return Err(validation(
+                "options.secretKey",
+                IssueCode::NotApplicable,
+                "credentials in a browser would leak to every visitor: use the proxy, or set dangerouslyAllowCredentialsInBrowser",
+            ));
+        }
+        let defaults = RetryPolicy::default();
+        let poll = PollSchedule::default();
+        let initial_ms = options.integer("pollIntervalMs", 1, 3_600_000)?.unwrap_or(poll.initial_ms);
+        Ok(Config {
+            endpoint: String::from(endpoint.trim_end_matches('/')),
+            credentials,
+            timeout_ms: options.integer("timeoutMs", 1, 3_600_000)?.unwrap_or(30_000),
+            retry: RetryPolicy { max_retries: options.integer("maxRetries", 0, 20)?.unwrap_or(defaults.max_retries), ..defaults },
+            poll: PollSchedule { initial_ms, max_ms: options.integer("maxPollIntervalMs", 1, 3_600_000)?.unwrap_or(poll.max_ms.max(initial_ms)) },
+            fetch: options.function("fetch")?,
+        })
+    }
+
+    /// Creates a job from a whole `createJobRequest`, exactly once: see [`create_job`].
+    #[wasm_bindgen(js_name = createJob, unchecked_return_type = "Promise<JobWithStatus>")]
+    pub fn create_job(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "CreateJobRequest")] request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "CallOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let config = self.config.clone();
+        let request = from_js(&request).map_err(|mut issue| {
+            issue.path = prefixed("createJobRequest", &issue.path);
+            Error::Validation { issues: vec![issue] }
+        });
+        promise(Box::pin(async move {
+            let signal = Options::new(options, "options")?.signal()?;
+            let mut body = Value::Object(vec![("action".into(), Value::String("CreateJob".into()))]);
+            body.set("createJobRequest", request?);
+            create_job(&config, body, signal.as_ref()).await
+        }))
+    }
+
+    /// Sings a song with a model: `{ url | source | sourceData, modelName, contentId,
+    /// destination?, outputPrefix?, separateVocals?, callback?, customId?, timeout?, signal? }`.
+    /// Issues are named by these parameters.
+    #[wasm_bindgen(unchecked_return_type = "Promise<JobWithStatus>")]
+    pub fn generate(&self, #[wasm_bindgen(unchecked_param_type = "GenerateParams")] params: JsValue) -> Promise {
+        self.friendly(params, generate_body)
+    }
+
+    /// Trains a model: `{ url | source | sourceData, modelName, totalEpoch?, callback?,
+    /// customId?, timeout?, signal? }`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<JobWithStatus>")]
+    pub fn train(&self, #[wasm_bindgen(unchecked_param_type = "TrainParams")] params: JsValue) -> Promise {
+        self.friendly(params, train_body)
+    }
+
+    fn friendly(&self, params: JsValue, build: fn(&Value) -> Result<Value, Vec<Issue>>) -> Promise {
+        let config = self.config.clone();
+        promise(Box::pin(async move {
+            let signal = Options::new(params.clone(), "params")?.signal()?;
+            let mut value = from_js(&params).map_err(|issue| Error::Validation { issues: vec![issue] })?;
+            value.remove("signal");
+            let body = build(&value).map_err(|issues| Error::Validation { issues })?;
+            create_job(&config, body, signal.as_ref()).await
+        }))
+    }
+
+    /// The job with this id.
+    #[wasm_bindgen(js_name = getJob, unchecked_return_type = "Promise<JobWithStatus>")]
+    pub fn get_job(&self, id: JsValue, #[wasm_bindgen(unchecked_param_type = "CallOptions | undefined")] options: JsValue) -> Promise {
+        let config = self.config.clone();
+        promise(Box::pin(async move {
+            let signal = Options::new(options, "options")?.signal()?;
+            let parsed = get_job(&config, string_arg(&id, "id")?, signal.as_ref()).await?;
+            Ok(to_js(&job_of(&parsed)))
+        }))
+    }
+
+    /// Every job with this `customId`: `{ jobs, total }`.
+    #[wasm_bindgen(js_name = listJobs, unchecked_return_type = "Promise<{ jobs: JobWithStatus[]; total: number }>")]
+    pub fn list_jobs(&self, custom_id: JsValue, #[wasm_bindgen(unchecked_param_type = "CallOptions | undefined")] options: JsValue) -> Promise {
+        let config = self.config.clone();
+        promise(Box::pin(async move {
+            let signal = Options::new(options, "options")?.signal()?;
+            let parsed = list_jobs(&config, string_arg(&custom_id, "customId")?, signal.as_ref()).await?;
+            Ok(to_js(&payload(&parsed)))
+        }))
+    }
+
+    /// One page of models: `{ models, total }`. `offset` defaults to 0, `limit` to 100.
+    #[wasm_bindgen(js_name = listModels, unchecked_return_type = "Promise<ListModelsResponse>")]
+    pub fn list_models(&self, #[wasm_bindgen(unchecked_param_type = "ListModelsOptions | undefined")] options: JsValue) -> Promise {
+        let config = self.config.clone();
+        promise(Box::pin(async move {
+            let options = Options::new(options, "options")?;
+            let offset = options.integer("offset", 0, u32::MAX)?.unwrap_or(0);
+            let limit = options.integer("limit", 1, MAX_LIST_MODELS_LIMIT)?.unwrap_or(MAX_LIST_MODELS_LIMIT);
+            let parsed = list_models(&config, offset, limit, options.signal()?.as_ref()).await?;
+            Ok(to_js(&payload(&parsed)))
+        }))
+    }
+
+    /// Every model, page after page, as an async iterator: `for await (const m of client.models())`.
+    pub fn models(&self, #[wasm_bindgen(unchecked_param_type = "ListModelsOptions | undefined")] options: JsValue) -> Result<ModelIterator, JsValue> {
+        let options = Options::new(options, "options")?;
+        let page_size = options.integer("limit", 1, MAX_LIST_MODELS_LIMIT)?.unwrap_or(MAX_LIST_MODELS_LIMIT);
+        let state = Pages { offset: options.integer("offset", 0, u32::MAX)?.unwrap_or(0), total: None, buffer: VecDeque::new() };
+        Ok(ModelIterator { config: self.config.clone(), page_size, signal: options.signal()?, state: Rc::new(RefCell::new(state)) })
+    }
+
+    /// Polls the job until it is COMPLETED, ERROR or CANCELED, from `pollIntervalMs`
+    /// doubling up to `maxPollIntervalMs`; calls `onUpdate(job)` on every change of
+    /// state; rejects with `timeout` after `timeoutMs` or `aborted` on the signal.
+    #[wasm_bindgen(js_name = waitForJob, unchecked_return_type = "Promise<JobWithStatus>")]
+    pub fn wait_for_job(&self, id: JsValue, #[wasm_bindgen(unchecked_param_type = "WaitOptions | undefined")] options: JsValue) -> Promise {
+        let config = self.config.clone();
+        promise(Box::pin(async move {
+            let options = Options::new(options, "options")?;
+            let id = string_arg(&id, "id")?;
+            let signal = options.signal()?;
+            let on_update = options.function("onUpdate")?;
+            let timeout_ms = options.integer("timeoutMs", 1, u32::MAX)?;
+            let schedule = PollSchedule {
+                initial_ms: options.integer("intervalMs", 1, 3_600_000)?.unwrap_or(config.poll.initial_ms),
+                max_ms: options.integer("maxIntervalMs", 1, 3_600_000)?.unwrap_or(config.poll.max_ms),
+            };
+            let deadline = timeout_ms.map(|ms| transport::now_ms() + ms as f64);
+            let mut last_state = None;
+            let mut poll = 0;
+            loop {
+                let parsed = get_job(&config, id.clone(), signal.as_ref()).await?;
+                let state = parsed.job_state().unwrap_or(JobState::Unknown(0));
+                let job = job_of(&parsed);
+                if last_state != Some(state) {
+                    last_state = Some(state);
+                    if let Some(on_update) = &on_update {
+                        // A failing listener must not end the wait.
+                        let _ = on_update.call1(&JsValue::UNDEFINED, &to_js(&job));
+                    }
+                }
+                if state.is_final() {
+                    return Ok(to_js(&job));
+                }
+                let mut delay = schedule.delay_ms(poll);
+                poll += 1;
+                if let Some(deadline) = deadline {
+                    let remaining = deadline - transport::now_ms();
+                    if remaining <= 0.0 {
+                        return Err(Error::Timeout);
+                    }
+                    delay = delay.min(remaining.ceil() as u32);
+                }
+                transport::sleep(delay, signal.as_ref()).await?;
+            }
+        }))
+    }
+
+    /// The address of a generated file: `baseUrl` (the repository's), the output's
+    /// `destination` and its `songName`.
+    #[wasm_bindgen(js_name = resultUrl)]
+    pub fn result_url(&self, #[wasm_bindgen(unchecked_param_type = "Output")] output: JsValue, base_url: JsValue) -> Result<String, JsValue> {
+        let output = from_js(&output).map_err(|issue| Error::Validation { issues: vec![issue] })?;
+        let base = string_arg(&base_url, "baseUrl")?;
+        let song = output.get("smartContentResult").and_then(|r| r.get("singingCloning")).and_then(|r| r.get("songName")).and_then(Value::as_str);
+        let Some(song) = song else {
+            return Err(validation("output.smartContentResult.singingCloning.songName", IssueCode::Required, "is missing: the output has no generated file yet").into());
+        };
+        Ok(result_url(&base, output.get("destination").and_then(Value::as_str), song))
+    }
+}
+
+fn prefixed(prefix: &str, path: &str) -> String {
+    let mut out = String::from(prefix);
+    if !path.is_empty() && !path.starts_with('[') {
+        out.push('.');
+    }
+    out.push_str(path);
+    out
+}
+
+fn string_arg(value: &JsValue, name: &'static str) -> Result<String, Error> {
+    match value.as_string() {
+        Some(s) if !s.is_empty() => Ok(s),
+        Some(_) => Err(validation(name, IssueCode::Required, "must not be empty")),
+        None => Err(validation(name, IssueCode::Type, "must be a string")),
+    }
+}
+
+/// The action's result object of an answer (`getJobResponse`, …), with `status` on its jobs.
+fn payload(parsed: &ParsedResponse) -> Value {
+    parsed.raw_with_status().remove(parsed.action.response_key()).unwrap_or(Value::Null)
+}
+
+/// The job of a CreateJob or GetJob answer, with `status`.
+fn job_of(parsed: &ParsedResponse) -> Value {
+    payload(parsed).remove("job").unwrap_or(Value::Null)
+}
+
+/// Sends one body, retrying as the policy says. Not for CreateJob, which has its own loop.
+async fn call(config: &Config, action: Action, request: Value, signal: Option<&AbortSignal>) -> Result<ParsedResponse, Error> {
+    let mut body = Value::Object(vec![("action".into(), Value::String(action.name().into()))]);
+    body.set(action.request_key(), request);
+    let text = wire_text(config, &body)?;
+    let mut attempt = 0;
+    loop {
+        let (error, retry_after) = match send(config, action, &text, signal).await {
+            Ok(parsed) => return Ok(parsed),
+            Err(failure) => failure,
+        };
+        match config.retry.decide(action, attempt, &error, retry_after.as_deref(), transport::now_ms(), transport::random()) {
+            Decision::Retry { delay_ms } | Decision::LookUp { delay_ms } => transport::sleep(delay_ms, signal).await?,
+            Decision::Fail => return Err(redact(config, error)),
+        }
+        attempt += 1;
+    }
+}
+
+/// Checks a body, adds the credentials and writes it as wire JSON text.
+fn wire_text(config: &Config, body: &Value) -> Result<String, Error> {
+    let mut body = body.clone();
+    if let Some(credentials) = &config.credentials {
+        body.set("secretId", Value::String(credentials.secret_id.clone()));
+        body.set("secretKey", Value::String(credentials.secret_key.clone()));
+    }
+    let issues = validate(&body);
+    if !issues.is_empty() {
+        return Err(Error::Validation { issues });
+    }
+    // The checked tree is the wire body: reading it into typed structs and writing it
+    // back would only cost page weight. JSON.stringify writes it, for the same reason.
+    js_sys::JSON::stringify(&to_js(&body.without_nulls()))
+        .ok()
+        .and_then(|text| text.as_string())
+        .ok_or_else(|| Error::Network { message: "the body could not be written".into() })
+}
+
+/// One attempt: the parsed answer, or the error with the answer's `Retry-After`.
+async fn send(config: &Config, action: Action, text: &str, signal: Option<&AbortSignal>) -> Result<ParsedResponse, (Error, Option<String>)> {
+    let mut url = config.endpoint.clone();
+    url.push_str(action.path());
+    let answer = post_json(&url, text, &[], Some(config.timeout_ms), signal, config.fetch.as_ref()).await.map_err(|e| (e, None))?;
+    parse_response(action, answer.status, &answer.text).map_err(|e| (e, answer.retry_after))
+}
+
+fn redact(config: &Config, error: Error) -> Error {
+    match &config.credentials {
+        Some(c) => error.redact(&[&c.secret_id, &c.secret_key]),
+        None => error,
+    }
+}
+
+/// CreateJob, exactly once. The body gets a `customId` when it has none; after an answer
+/// that may hide a created job (a network error or timeout once the body was sent, or a
+/// 5xx), ListJobs asks for that `customId`, and the body is sent again only when no job
+/// has it. Jobs are found by `customId`, so a caller's own `customId` must be unique.
+async fn create_job(config: &Config, mut body: Value, signal: Option<&AbortSignal>) -> Result<JsValue, Error> {
+    let custom_id = match body.get("createJobRequest").and_then(|r| r.get("customId")) {
+        Some(Value::String(id)) => id.clone(),
+        _ => {
+            let id = new_custom_id();
+            if let Some(Value::Object(request)) = body_member_mut(&mut body, "createJobRequest") {
+                request.retain(|(k, _)| k != "customId");
+                request.push(("customId".into(), Value::String(id.clone())));
+            }
+            id
+        }
+    };
+    let text = wire_text(config, &body)?;
+    let mut attempt = 0;
+    loop {
+        let (error, retry_after) = match send(config, Action::CreateJob, &text, signal).await {
+            Ok(parsed) => return Ok(to_js(&job_of(&parsed))),
+            Err(failure) => failure,
+        };
+        match config.retry.decide(Action::CreateJob, attempt, &error, retry_after.as_deref(), transport::now_ms(), transport::random()) {
+            Decision::Fail => return Err(redact(config, error)),
+            Decision::Retry { delay_ms } => transport::sleep(delay_ms, signal).await?,
+            Decision::LookUp { delay_ms } => {
+                transport::sleep(delay_ms, signal).await?;
+                // If the look-up fails too, the job may or may not exist: report the first error.
+                let found = list_jobs(config, custom_id.clone(), signal).await.map_err(|_| redact(config, error))?;
+                if let Some(job) = newest_job(&found) {
+                    return Ok(to_js(&job));
+                }
+            }
+        }
+        attempt += 1;
+    }
+}
+
+fn body_member_mut<'a>(body: &'a mut Value, key: &str) -> Option<&'a mut Value> {
+    match body {
+        Value::Object(members) => members.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+/// The most recently created job of a ListJobs answer, with `status`.
+fn newest_job(parsed: &ParsedResponse) -> Option<Value> {
+    let Some(Value::Array(jobs)) = payload(parsed).remove("jobs") else { return None };
+    let created = |job: &Value| job.get("timing").and_then(|t| t.get("createdAt")).and_then(Value::as_str).and_then(Timing::millis);
+    jobs.into_iter().max_by_key(|job| created(job).unwrap_or(0))
+}
+
+/// A fresh `customId`: `sc-` and 20 random base-36 characters from the platform's CSPRNG.
+fn new_custom_id() -> String {
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+        fn get_random_values(buffer: &mut [u8]);
+    }
+    let mut bytes = [0u8; 20];
+    get_random_values(&mut bytes);
+    let mut id = String::from("sc-");
+    for b in bytes {
+        id.push(char::from(b"0123456789abcdefghijklmnopqrstuvwxyz"[(b % 36) as usize]));
+    }
+    id
+}
+
+async fn get_job(config: &Config, id: String, signal: Option<&AbortSignal>) -> Result<ParsedResponse, Error> {
+    call(config, Action::GetJob, Value::Object(vec![("id".into(), Value::String(id))]), signal).await
+}
+
+async fn list_jobs(config: &Config, custom_id: String, signal: Option<&AbortSignal>) -> Result<ParsedResponse, Error> {
+    call(config, Action::ListJobs, Value::Object(vec![("customId".into(), Value::String(custom_id))]), signal).await
+}
+
+async fn list_models(config: &Config, offset: u32, limit: u32, signal: Option<&AbortSignal>) -> Result<ParsedResponse, Error> {
+    let number = |n: u32| Value::Number(n as f64);
+    let request = Value::Object(vec![
+        ("offset".into(), number(offset)),
+        ("limit".into(), number(limit)),
+        ("type".into(), number(crate::model::music_model::LIST_MODELS_TYPE)),
+    ]);
+    call(config, Action::ListModels, request, signal).await
+}
+
+struct Pages {
+    offset: u32,
+    total: Option<u64>,
+    buffer: VecDeque<Value>,
+}
+
+/// The async iterator `models()` returns; `next()` fetches a page when its buffer is empty.
+#[wasm_bindgen]
+pub struct ModelIterator {
+    config: Rc<Config>,
+    page_size: u32,
+    signal: Option<AbortSignal>,
+    state: Rc<RefCell<Pages>>,
+}
+
+#[wasm_bindgen]
+impl ModelIterator {
+    /// The iterator protocol: `{ value: Model, done: false }`, then `{ done: true }`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<IteratorResult<Model, undefined>>")]
+    pub fn next(&self) -> Promise {
+        let (config, state, signal, page_size) = (self.config.clone(), self.state.clone(), self.signal.clone(), self.page_size);
+        promise(Box::pin(async move {
+            let step = |value: Option<Value>| {
+                let done = value.is_none();
+                to_js(&Value::Object(vec![("value".into(), value.unwrap_or(Value::Null)), ("done".into(), Value::Bool(done))]))
+            };
+            if let Some(model) = state.borrow_mut().buffer.pop_front() {
+                return Ok(step(Some(model)));
+            }
+            let offset = state.borrow().offset;
+            if state.borrow().total.is_some_and(|total| offset as u64 >= total) {
+                return Ok(step(None));
+            }
+            let parsed = list_models(&config, offset, page_size, signal.as_ref()).await?;
+            let mut page = payload(&parsed);
+            let models = match page.remove("models") {
+                Some(Value::Array(models)) => models,
+                _ => Vec::new(),
+            };
+            let mut pages = state.borrow_mut();
+            pages.total = match page.get("total") {
+                // An empty page ends the walk even if `total` promised more.
+                _ if models.is_empty() => Some(offset as u64),
+                Some(Value::Number(total)) => Some(*total as u64),
+                _ => None,
+            };
+            pages.offset = offset.saturating_add(models.len() as u32);
+            pages.buffer.extend(models);
+            let next = pages.buffer.pop_front();
+            Ok(step(next))
+        }))
+    }
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const CLIENT_TS: &str = r#"
+export interface CallOptions { signal?: AbortSignal }
+export interface ClientOptions {
+  /** The base under which `/job` and `/music_model` hang; the reference's address by default. */
+  endpoint?: string;
+  /** Server side only: added to every body. Without them, bodies go without (through the proxy). */
+  secretId?: string;
+  secretKey?: string;
+  /** Each attempt's time limit; 30000 by default. */
+  timeoutMs?: number;
+  /** Retries of GetJob, ListJobs and ListModels (and safe ones of CreateJob); 3 by default. */
+  maxRetries?: number;
+  /** Replaces the global fetch. */
+  fetch?: (request: Request) => Promise<Response>;
+  /** waitForJob's first interval (1000) and its cap (10000), in milliseconds. */
+  pollIntervalMs?: number;
+  maxPollIntervalMs?: number;
+  /** Credentials in a page leak to every visitor; this says you mean it. */
+  dangerouslyAllowCredentialsInBrowser?: boolean;
+}
+export type JobInput = { url: string } | { source: Source } | { sourceData: string };
+export type GenerateParams = JobInput & {
+  modelName: string; contentId: string; destination?: string; outputPrefix?: string; separateVocals?: boolean;
+  callback?: string; customId?: string; timeout?: number; signal?: AbortSignal;
+};
+export type TrainParams = JobInput & {
+  modelName: string; totalEpoch?: number; callback?: string; customId?: string; timeout?: number; signal?: AbortSignal;
+};
+export interface ListModelsOptions { offset?: number; limit?: number; signal?: AbortSignal }
+export interface WaitOptions {
+  signal?: AbortSignal; timeoutMs?: number; onUpdate?: (job: JobWithStatus) => void;
+  intervalMs?: number; maxIntervalMs?: number;
+}
+"#;

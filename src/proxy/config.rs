@@ -1,0 +1,495 @@
+//! The proxy's settings, read from a JSON-like tree (the JavaScript config object, or the
+//! environment through [`from_env`]) and checked all at once: every wrong field is an
+//! [`Issue`] whose path starts with `config.`.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::error::{Issue, IssueCode};
+use crate::model::validate::is_http_url;
+use crate::model::{Credentials, Value};
+
+/// The path every route hangs under unless `prefix` says otherwise.
+pub const DEFAULT_PREFIX: &str = "/api/singing-cloning";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+pub const DEFAULT_MAX_DEPTH: usize = 32;
+pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u32 = 30_000;
+/// Shallowest limit that still lets every valid body through (a CreateJob nests 6 deep).
+pub const MIN_MAX_DEPTH: usize = 8;
+/// The shortest `secretId` and `secretKey` (real ones are far longer).
+pub const MIN_SECRET_CHARS: usize = 8;
+/// The shortest `proxySecret`: it keys every cookie and token.
+pub const MIN_PROXY_SECRET_CHARS: usize = 16;
+
+/// An API Gateway key pair and the `Source` it signs with.
+#[derive(Clone)]
+pub struct Gateway {
+    pub secret_id: String,
+    pub secret_key: String,
+    pub source: String,
+}
+
+/// Whether trained models are visible to everyone or only to whoever trained them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Models {
+    Shared,
+    PerIdentity,
+}
+
+/// What the operator allows callers to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub allow_training: bool,
+    /// Highest `totalEpoch` of a training; also set on trainings that name none.
+    pub max_total_epoch: Option<u32>,
+    /// Model names callers may generate audio with (as the caller writes them).
+    pub allowed_models: Option<Vec<String>>,
+}
+
+/// A token bucket per identity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    pub capacity: f64,
+    pub refill_per_second: f64,
+}
+
+/// Where forwarded callbacks may go.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CallbackTargets {
+    /// Loopback, private, link-local and single-label hosts too (tests, intranets).
+    pub allow_private: bool,
+    /// When set, only these hosts (`example.com`, or `*.example.com` for subdomains).
+    pub allowed_hosts: Option<Vec<String>>,
+}
+
+/// Every setting, checked. Deliberately without `Debug`: it holds the secrets.
+#[derive(Clone)]
+pub struct ProxyConfig {
+    /// The upstream base, without a trailing slash (`https://…/release`).
+    pub endpoint: String,
+    pub credentials: Credentials,
+    pub proxy_secret: String,
+    pub allowed_origins: Vec<String>,
+    /// Starts with `/` and has no trailing slash, or is empty for the root.
+    pub prefix: String,
+    /// The proxy's own address as the upstream reaches it, without a trailing slash.
+    pub public_url: Option<String>,
+    pub max_body_bytes: usize,
+    pub max_depth: usize,
+    pub upstream_timeout_ms: u32,
+    pub gateway: Option<Gateway>,
+    pub models: Models,
+    pub policy: Policy,
+    pub rate_limit: RateLimit,
+    pub callback_targets: CallbackTargets,
+    /// Signs forwarded callbacks; `proxySecret` when absent.
+    pub webhook_secret: Option<String>,
+}
+
+/// The keys of the config object (besides `authenticate`, a function the JavaScript face reads).
+pub const KEYS: [&str; 17] = [
+    "endpoint", "secretId", "secretKey", "proxySecret", "allowedOrigins", "prefix", "publicUrl", "maxBodyBytes",
+    "maxDepth", "upstreamTimeoutMs", "gateway", "models", "policy", "rateLimit", "callbackTargets", "webhookSecret",
+    "authenticate",
+];
+
+impl ProxyConfig {
+    /// The secret that signs forwarded callbacks.
+    pub fn webhook_secret(&self) -> &str {
+        self.webhook_secret.as_deref().unwrap_or(&self.proxy_secret)
+    }
+
+    /// Every secret string that must never leave the proxy.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = alloc::vec![
+            self.credentials.secret_id.clone(),
+            self.credentials.secret_key.clone(),
+            self.proxy_secret.clone(),
+        ];
+        if let Some(gateway) = &self.gateway {
+            out.push(gateway.secret_id.clone());
+            out.push(gateway.secret_key.clone());
+        }
+        if let Some(secret) = &self.webhook_secret {
+            out.push(secret.clone());
+        }
+        out
+    }
+
+    /// Reads and checks the config tree; `authenticate` is not part of it.
+    pub fn from_value(config: &Value) -> Result<ProxyConfig, Vec<Issue>> {
+        let mut r = Reader { issues: Vec::new() };
+        if !matches!(config, Value::Object(_)) {
+            r.issue("config", IssueCode::Type, "must be an object");
+            return Err(r.issues);
+        }
+        if let Value::Object(members) = config {
+            for (key, _) in members {
+                if !KEYS.contains(&key.as_str()) {
+                    r.issues.push(Issue { path: alloc::format!("config.{key}"), code: IssueCode::NotApplicable, message: "is not an option of the proxy" });
+                }
+            }
+        }
+        let endpoint = r.string(config, "endpoint", "config.endpoint", true).unwrap_or_default();
+        if !endpoint.is_empty() && !is_http_url(&endpoint) {
+            r.issue("config.endpoint", IssueCode::Url, "must be an absolute http or https URL");
+        }
+        let secret_id = r.string(config, "secretId", "config.secretId", true).unwrap_or_default();
+        let secret_key = r.string(config, "secretKey", "config.secretKey", true).unwrap_or_default();
+        for (value, path) in [(&secret_id, "config.secretId"), (&secret_key, "config.secretKey")] {
+            if !value.is_empty() && value.chars().count() < MIN_SECRET_CHARS {
+                // Every answer is scrubbed of the secrets; a very short one would be found everywhere.
+                r.issue(path, IssueCode::Range, "must be at least 8 characters");
+            }
+        }
+        let proxy_secret = r.string(config, "proxySecret", "config.proxySecret", true).unwrap_or_default();
+        if !proxy_secret.is_empty() && proxy_secret.chars().count() < MIN_PROXY_SECRET_CHARS {
+            r.issue("config.proxySecret", IssueCode::Range, "must be at least 16 characters (32 random bytes, base64, are best)");
+        }
+        let allowed_origins = r.strings(config.get("allowedOrigins"), "config.allowedOrigins", true).unwrap_or_default();
+        for (i, origin) in allowed_origins.iter().enumerate() {
+            if !is_origin(origin) {
+                r.issues.push(Issue {
+                    path: alloc::format!("config.allowedOrigins[{i}]"),
+                    code: IssueCode::Url,
+                    message: "must be an origin: scheme, host and optional port, as https://app.example.com",
+                });
+            }
+        }
+        let prefix = r.string(config, "prefix", "config.prefix", false).unwrap_or_else(|| DEFAULT_PREFIX.into());
+        let prefix_ok = prefix.is_empty()
+            || (prefix.starts_with('/') && !prefix.ends_with('/') && prefix.bytes().all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#' && b != b'%'));
+        if !prefix_ok {
+            r.issue("config.prefix", IssueCode::Pattern, "must start with / and not end with one, as /api/singing-cloning");
+        }
+        let public_url = r.string(config, "publicUrl", "config.publicUrl", false).map(|s| s.trim_end_matches('/').into());
+        if public_url.as_deref().is_some_and(|url: &str| !is_http_url(url) || url.contains(['?', '#'])) {
+            r.issue("config.publicUrl", IssueCode::Url, "must be an absolute http or https URL without query");
+        }
+        let max_body_bytes = r.integer(config.get("maxBodyBytes"), "config.maxBodyBytes", 1.0, 16.0 * 1024.0 * 1024.0, "must be from 1 to 16777216")
+            .map_or(DEFAULT_MAX_BODY_BYTES, |n| n as usize);
+        let max_depth = r.integer(config.get("maxDepth"), "config.maxDepth", MIN_MAX_DEPTH as f64, crate::model::value::MAX_DEPTH as f64, "must be from 8 to 64")
+            .map_or(DEFAULT_MAX_DEPTH, |n| n as usize);
+        let upstream_timeout_ms = r.integer(config.get("upstreamTimeoutMs"), "config.upstreamTimeoutMs", 1.0, 600_000.0, "must be from 1 to 600000")
+            .map_or(DEFAULT_UPSTREAM_TIMEOUT_MS, |n| n as u32);
+
+        let gateway = r.object(config.get("gateway"), "config.gateway").map(|g| Gateway {
+            secret_id: r.string(g, "secretId", "config.gateway.secretId", true).unwrap_or_default(),
+            secret_key: r.string(g, "secretKey", "config.gateway.secretKey", true).unwrap_or_default(),
+            source: r.string(g, "source", "config.gateway.source", true).unwrap_or_default(),
+        });
+        if gateway.as_ref().is_some_and(|g| g.source.contains(['\r', '\n']) || g.secret_id.contains(['"', '\r', '\n'])) {
+            r.issue("config.gateway", IssueCode::Pattern, "must not hold quotes or line breaks in secretId or source");
+        }
+
+        let models = match r.string(config, "models", "config.models", false).as_deref() {
+            None | Some("per-identity") => Models::PerIdentity,
+            Some("shared") => Models::Shared,
+            Some(_) => {
+                r.issue("config.models", IssueCode::Enum, "must be 'shared' or 'per-identity'");
+                Models::PerIdentity
+            }
+        };
+
+        let mut policy = Policy { allow_training: true, max_total_epoch: None, allowed_models: None };
+        if let Some(p) = r.object(config.get("policy"), "config.policy") {
+            match p.get("allowTraining") {
+                None | Some(Value::Null) => {}
+                Some(Value::Bool(b)) => policy.allow_training = *b,
+                Some(_) => r.issue("config.policy.allowTraining", IssueCode::Type, "must be a boolean"),
+            }
+            policy.max_total_epoch = r.integer(p.get("maxTotalEpoch"), "config.policy.maxTotalEpoch", 1.0, 50.0, "must be from 1 to 50").map(|n| n as u32);
+            policy.allowed_models = r.strings(p.get("allowedModels"), "config.policy.allowedModels", false);
+        }
+
+        let mut rate_limit = RateLimit { capacity: 60.0, refill_per_second: 1.0 };
+        if let Some(l) = r.object(config.get("rateLimit"), "config.rateLimit") {
+            rate_limit.capacity = r.number(l.get("capacity"), "config.rateLimit.capacity", 1.0, 1e9).unwrap_or(rate_limit.capacity);
+            rate_limit.refill_per_second =
+                r.number(l.get("refillPerSecond"), "config.rateLimit.refillPerSecond", 1e-6, 1e9).unwrap_or(rate_limit.refill_per_second);
+        }
+
+        let mut callback_targets = CallbackTargets::default();
+        if let Some(t) = r.object(config.get("callbackTargets"), "config.callbackTargets") {
+            match t.get("allowPrivate") {
+                None | Some(Value::Null) => {}
+                Some(Value::Bool(b)) => callback_targets.allow_private = *b,
+                Some(_) => r.issue("config.callbackTargets.allowPrivate", IssueCode::Type, "must be a boolean"),
+            }
+            callback_targets.allowed_hosts = r
+                .strings(t.get("allowedHosts"), "config.callbackTargets.allowedHosts", false)
+                .map(|hosts| hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect());
+        }
+        let webhook_secret = r.string(config, "webhookSecret", "config.webhookSecret", false);
+
+        if !r.issues.is_empty() {
+            return Err(r.issues);
+        }
+        Ok(ProxyConfig {
+            endpoint: endpoint.trim_end_matches('/').into(),
+            credentials: Credentials { secret_id, secret_key },
+            proxy_secret,
+            allowed_origins: allowed_origins.into_iter().map(|o| o.to_ascii_lowercase()).collect(),
+            prefix,
+            public_url,
+            max_body_bytes,
+            max_depth,
+            upstream_timeout_ms,
+            gateway,
+            models,
+            policy,
+            rate_limit,
+            callback_targets,
+            webhook_secret,
+        })
+    }
+}
+
+/// Whether `text` is an origin: `http(s)://host[:port]`, nothing after.
+fn is_origin(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once("://") else { return false };
+    (scheme == "http" || scheme == "https") && !rest.is_empty() && !rest.contains(['/', '?', '#', '@', ' '])
+}
+
+struct Reader {
+    issues: Vec<Issue>,
+}
+
+impl Reader {
+    fn issue(&mut self, path: &str, code: IssueCode, message: &'static str) {
+        self.issues.push(Issue { path: path.into(), code, message });
+    }
+
+    fn string(&mut self, object: &Value, key: &str, path: &str, required: bool) -> Option<String> {
+        match object.get(key) {
+            None | Some(Value::Null) if required => {
+                self.issue(path, IssueCode::Required, "is required");
+                None
+            }
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => {
+                self.issue(path, IssueCode::Required, "must not be empty");
+                None
+            }
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                self.issue(path, IssueCode::Type, "must be a string");
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, value: Option<&Value>, path: &str, required: bool) -> Option<Vec<String>> {
+        match value {
+            None | Some(Value::Null) => {
+                if required {
+                    self.issue(path, IssueCode::Required, "is required (an array of strings, empty for none)");
+                }
+                None
+            }
+            Some(Value::Array(items)) if items.iter().all(|i| matches!(i, Value::String(s) if !s.is_empty())) => {
+                Some(items.iter().filter_map(Value::as_str).map(String::from).collect())
+            }
+            Some(_) => {
+                self.issue(path, IssueCode::Type, "must be an array of non-empty strings");
+                None
+            }
+        }
+    }
+
+    fn object<'v>(&mut self, value: Option<&'v Value>, path: &str) -> Option<&'v Value> {
+        match value {
+            None | Some(Value::Null) => None,
+            Some(v @ Value::Object(_)) => Some(v),
+            Some(_) => {
+                self.issue(path, IssueCode::Type, "must be an object");
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, value: Option<&Value>, path: &str, min: f64, max: f64) -> Option<f64> {
+        match value {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if (min..=max).contains(n) => Some(*n),
+            Some(Value::Number(_)) => {
+                self.issue(path, IssueCode::Range, "is out of range");
+                None
+            }
+            Some(_) => {
+                self.issue(path, IssueCode::Type, "must be a number");
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, value: Option<&Value>, path: &str, min: f64, max: f64, message: &'static str) -> Option<f64> {
+        match value {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.fract() == 0.0 && (min..=max).contains(n) => Some(*n),
+            Some(Value::Number(n)) if n.fract() == 0.0 => {
+                self.issue(path, IssueCode::Range, message);
+                None
+            }
+            Some(_) => {
+                self.issue(path, IssueCode::Type, "must be an integer");
+                None
+            }
+        }
+    }
+}
+
+/// The environment variables [`from_env`] reads, and the config key each sets.
+pub const ENV: [(&str, &str); 22] = [
+    ("SINGING_CLONING_ENDPOINT", "endpoint"),
+    ("SINGING_CLONING_SECRET_ID", "secretId"),
+    ("SINGING_CLONING_SECRET_KEY", "secretKey"),
+    ("SINGING_CLONING_PROXY_SECRET", "proxySecret"),
+    ("SINGING_CLONING_ALLOWED_ORIGINS", "allowedOrigins"),
+    ("SINGING_CLONING_PREFIX", "prefix"),
+    ("SINGING_CLONING_PUBLIC_URL", "publicUrl"),
+    ("SINGING_CLONING_MAX_BODY_BYTES", "maxBodyBytes"),
+    ("SINGING_CLONING_MAX_DEPTH", "maxDepth"),
+    ("SINGING_CLONING_UPSTREAM_TIMEOUT_MS", "upstreamTimeoutMs"),
+    ("SINGING_CLONING_GATEWAY_SECRET_ID", "gateway.secretId"),
+    ("SINGING_CLONING_GATEWAY_SECRET_KEY", "gateway.secretKey"),
+    ("SINGING_CLONING_GATEWAY_SOURCE", "gateway.source"),
+    ("SINGING_CLONING_MODELS", "models"),
+    ("SINGING_CLONING_ALLOW_TRAINING", "policy.allowTraining"),
+    ("SINGING_CLONING_MAX_TOTAL_EPOCH", "policy.maxTotalEpoch"),
+    ("SINGING_CLONING_ALLOWED_MODELS", "policy.allowedModels"),
+    ("SINGING_CLONING_RATE_LIMIT_CAPACITY", "rateLimit.capacity"),
+    ("SINGING_CLONING_RATE_LIMIT_REFILL_PER_SECOND", "rateLimit.refillPerSecond"),
+    ("SINGING_CLONING_CALLBACK_ALLOW_PRIVATE", "callbackTargets.allowPrivate"),
+    ("SINGING_CLONING_CALLBACK_ALLOWED_HOSTS", "callbackTargets.allowedHosts"),
+    ("SINGING_CLONING_WEBHOOK_SECRET", "webhookSecret"),
+];
+
+/// A config tree from environment variables (`SINGING_CLONING_*`, see [`ENV`]): lists
+/// are comma-separated, booleans `true`/`false`/`1`/`0`, numbers decimal. Empty variables
+/// count as unset. A value that cannot be read is an issue named after its variable.
+pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Value, Vec<Issue>> {
+    let mut config = Value::Object(Vec::new());
+    let mut issues = Vec::new();
+    for (name, key) in ENV {
+        let Some(text) = get(name).map(|t| String::from(t.trim())).filter(|t| !t.is_empty()) else { continue };
+        let value = match key {
+            "allowedOrigins" | "policy.allowedModels" | "callbackTargets.allowedHosts" => Value::Array(
+                text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.into())).collect(),
+            ),
+            "policy.allowTraining" | "callbackTargets.allowPrivate" => match text.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Value::Bool(true),
+                "false" | "0" | "no" => Value::Bool(false),
+                _ => {
+                    issues.push(Issue { path: alloc::format!("env.{name}"), code: IssueCode::Type, message: "must be true or false" });
+                    continue;
+                }
+            },
+            "maxBodyBytes" | "maxDepth" | "upstreamTimeoutMs" | "policy.maxTotalEpoch" | "rateLimit.capacity"
+            | "rateLimit.refillPerSecond" => match text.parse::<f64>() {
+                Ok(n) if n.is_finite() => Value::Number(n),
+                _ => {
+                    issues.push(Issue { path: alloc::format!("env.{name}"), code: IssueCode::Type, message: "must be a number" });
+                    continue;
+                }
+            },
+            _ => Value::String(text),
+        };
+        match key.split_once('.') {
+            Some((outer, inner)) => {
+                if config.get(outer).is_none() {
+                    config.set(outer, Value::Object(Vec::new()));
+                }
+                if let Value::Object(members) = &mut config {
+                    if let Some((_, object)) = members.iter_mut().find(|(k, _)| k == outer) {
+                        object.set(inner, value);
+                    }
+                }
+            }
+            None => config.set(key, value),
+        }
+    }
+    if config.get("allowedOrigins").is_none() {
+        config.set("allowedOrigins", Value::Array(Vec::new()));
+    }
+    if issues.is_empty() {
+        Ok(config)
+    } else {
+        Err(issues)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> Value {
+        Value::parse(
+            r#"{"endpoint":"https://up.example/release/","secretId":"secret-id","secretKey":"secret-key",
+                "proxySecret":"0123456789abcdef0123","allowedOrigins":["https://App.example"]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn reads_a_minimal_config_with_defaults() {
+        let c = ProxyConfig::from_value(&minimal()).ok().unwrap();
+        assert_eq!(c.endpoint, "https://up.example/release");
+        assert_eq!(c.prefix, DEFAULT_PREFIX);
+        assert_eq!(c.max_body_bytes, 65536);
+        assert_eq!(c.max_depth, 32);
+        assert_eq!(c.upstream_timeout_ms, 30_000);
+        assert_eq!(c.models, Models::PerIdentity);
+        assert!(c.policy.allow_training);
+        assert_eq!(c.allowed_origins, ["https://app.example"]);
+        assert!(!c.callback_targets.allow_private);
+        assert_eq!(c.webhook_secret(), "0123456789abcdef0123");
+    }
+
+    #[test]
+    fn names_every_wrong_field() {
+        let config = Value::parse(
+            r#"{"endpoint":"ftp://x","secretKey":"","proxySecret":"short","allowedOrigins":["https://a.example/path"],
+                "prefix":"api/","maxDepth":100,"gateway":{"secretId":"g"},"models":"mine","policy":{"maxTotalEpoch":0},
+                "rateLimit":{"capacity":"5"},"callbackTargets":{"allowPrivate":"yes"},"bogus":1}"#,
+        )
+        .unwrap();
+        let issues = ProxyConfig::from_value(&config).err().unwrap();
+        let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+        for path in [
+            "config.bogus", "config.endpoint", "config.secretId", "config.secretKey", "config.proxySecret",
+            "config.allowedOrigins[0]", "config.prefix", "config.maxDepth", "config.gateway.secretKey",
+            "config.gateway.source", "config.models", "config.policy.maxTotalEpoch", "config.rateLimit.capacity",
+            "config.callbackTargets.allowPrivate",
+        ] {
+            assert!(paths.contains(&path), "{path} missing from {paths:?}");
+        }
+        assert!(ProxyConfig::from_value(&Value::Null).is_err());
+    }
+
+    #[test]
+    fn reads_the_environment() {
+        let env = |name: &str| match name {
+            "SINGING_CLONING_ENDPOINT" => Some("http://127.0.0.1:9000/release".into()),
+            "SINGING_CLONING_SECRET_ID" => Some("secret-id".into()),
+            "SINGING_CLONING_SECRET_KEY" => Some("secret-key".into()),
+            "SINGING_CLONING_PROXY_SECRET" => Some("0123456789abcdef".into()),
+            "SINGING_CLONING_ALLOWED_ORIGINS" => Some(" http://localhost:5173 , https://a.example".into()),
+            "SINGING_CLONING_MAX_TOTAL_EPOCH" => Some("10".into()),
+            "SINGING_CLONING_ALLOW_TRAINING" => Some("false".into()),
+            "SINGING_CLONING_GATEWAY_SOURCE" => Some("app".into()),
+            "SINGING_CLONING_PREFIX" => Some("".into()),
+            _ => None,
+        };
+        let value = from_env(env).ok().unwrap();
+        assert_eq!(value.get("allowedOrigins").unwrap().to_json(), r#"["http://localhost:5173","https://a.example"]"#);
+        assert_eq!(value.get("policy").unwrap().to_json(), r#"{"allowTraining":false,"maxTotalEpoch":10}"#);
+        // A gateway source without its key pair is reported by the config check.
+        let issues = ProxyConfig::from_value(&value).err().unwrap();
+        assert_eq!(issues.len(), 2);
+        assert!(issues.iter().all(|i| i.path.starts_with("config.gateway.")));
+
+        let bad = from_env(|name| (name == "SINGING_CLONING_MAX_BODY_BYTES").then(|| "lots".into())).err().unwrap();
+        assert_eq!(bad[0].path, "env.SINGING_CLONING_MAX_BODY_BYTES");
+    }
+}

@@ -1,0 +1,106 @@
+//! What a caller's body must be before anything goes upstream: JSON (and declared so),
+//! not nested past the limit, without credentials, valid for an action of its route.
+//! The size limit is kept while the body is read, by the JavaScript face.
+
+use alloc::vec::Vec;
+
+use super::reply::Reply;
+use super::route::Endpoint;
+use crate::error::{Issue, IssueCode};
+use crate::model::value::SyntaxError;
+use crate::model::{check_request, Envelope, Value};
+
+/// Whether a `Content-Type` declares JSON (`application/json`, `…+json`).
+pub fn is_json(content_type: Option<&str>) -> bool {
+    let Some(content_type) = content_type else { return false };
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+/// How deeply arrays and objects nest in a value (a scalar is 0, `{}` is 1).
+pub fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(members) => 1 + members.iter().map(|(_, v)| depth(v)).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The checked envelope of a caller's body, or the 400 that refuses it.
+pub fn read_body(bytes: &[u8], endpoint: Endpoint, max_depth: usize) -> Result<Envelope, Reply> {
+    let bad_json = || Reply::error(400, "bad_json", "the body is not JSON");
+    let too_deep = || Reply::error(400, "too_deep", "the body's JSON nests deeper than the proxy allows");
+    let text = core::str::from_utf8(bytes).map_err(|_| bad_json())?;
+    let body = match Value::parse(text) {
+        Ok(body) => body,
+        Err(SyntaxError::TooDeep) => return Err(too_deep()),
+        Err(_) => return Err(bad_json()),
+    };
+    if depth(&body) > max_depth {
+        return Err(too_deep());
+    }
+    let carried: Vec<Issue> = ["secretId", "secretKey"]
+        .into_iter()
+        .filter(|key| body.get(key).is_some())
+        .map(|key| Issue { path: key.into(), code: IssueCode::NotApplicable, message: "must not be sent: the proxy adds the credentials" })
+        .collect();
+    if !carried.is_empty() {
+        return Err(Reply::error_with_issues(400, "credentials_in_body", "credentials never come from a browser; the proxy holds them", &carried));
+    }
+    let envelope = check_request(&body)
+        .map_err(|issues| Reply::error_with_issues(400, "validation", "the body breaks rules of the API", &issues))?;
+    if !endpoint.serves(envelope.action()) {
+        return Err(Reply::error(
+            400,
+            "wrong_route",
+            "this action is posted to the other route: /job takes CreateJob, GetJob and ListJobs, /music_model takes ListModels",
+        ));
+    }
+    Ok(envelope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GET: &str = r#"{"action":"GetJob","getJobRequest":{"id":"x"}}"#;
+
+    fn code(result: Result<Envelope, Reply>) -> String {
+        result.err().and_then(|r| r.error_code()).unwrap_or_else(|| "ok".into())
+    }
+
+    #[test]
+    fn accepts_a_valid_body_on_its_route() {
+        assert!(read_body(GET.as_bytes(), Endpoint::Job, 32).is_ok());
+        assert_eq!(code(read_body(GET.as_bytes(), Endpoint::MusicModel, 32)), "wrong_route");
+    }
+
+    #[test]
+    fn refuses_each_kind_of_bad_body() {
+        assert_eq!(code(read_body(b"{not json", Endpoint::Job, 32)), "bad_json");
+        assert_eq!(code(read_body(&[0xff, 0xfe], Endpoint::Job, 32)), "bad_json");
+        assert_eq!(code(read_body(b"", Endpoint::Job, 32)), "bad_json");
+        let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
+        assert_eq!(code(read_body(deep.as_bytes(), Endpoint::Job, 32)), "too_deep");
+        let deeper = "[".repeat(100_000);
+        assert_eq!(code(read_body(deeper.as_bytes(), Endpoint::Job, 32)), "too_deep");
+        let with_key = GET.replace("{\"action\"", "{\"secretKey\":null,\"action\"");
+        assert_eq!(code(read_body(with_key.as_bytes(), Endpoint::Job, 32)), "credentials_in_body");
+        let unknown = r#"{"action":"DeleteJob","getJobRequest":{"id":"x"}}"#;
+        let reply = read_body(unknown.as_bytes(), Endpoint::Job, 32).err().unwrap();
+        assert_eq!(reply.error_code().as_deref(), Some("validation"));
+        assert!(reply.body.unwrap().contains("unknown_action"));
+    }
+
+    #[test]
+    fn measures_depth_and_media_types() {
+        assert_eq!(depth(&Value::parse("1").unwrap()), 0);
+        assert_eq!(depth(&Value::parse(r#"{"a":[{"b":[]}]}"#).unwrap()), 4);
+        assert!(is_json(Some("application/json; charset=utf-8")));
+        assert!(is_json(Some("Application/JSON")));
+        assert!(is_json(Some("application/vnd.api+json")));
+        assert!(!is_json(Some("text/plain")));
+        assert!(!is_json(Some("application/x-www-form-urlencoded")));
+        assert!(!is_json(None));
+    }
+}

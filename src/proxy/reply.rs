@@ -1,0 +1,99 @@
+//! The proxy's own answers: a status, headers and a body, built without JavaScript so
+//! that every decision is tested natively. Errors are `{"error": {code, message,
+//! issues?}}`, the shape the SDK's `parseResponse` reads as a typed `api` error.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::error::Issue;
+use crate::model::value::to_value;
+use crate::model::Value;
+
+/// An answer about to become a `Response`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    /// `None` for answers that may not have one (204).
+    pub body: Option<String>,
+}
+
+impl Reply {
+    /// A JSON answer.
+    pub fn json(status: u16, body: String) -> Reply {
+        Reply {
+            status,
+            headers: alloc::vec![
+                ("content-type", "application/json; charset=utf-8".into()),
+                ("cache-control", "no-store".into()),
+                ("x-content-type-options", "nosniff".into()),
+            ],
+            body: Some(body),
+        }
+    }
+
+    /// A body that is not JSON (an upstream's HTML error page), passed on as plain text
+    /// so that it can never run as a page on the proxy's origin.
+    pub fn text(status: u16, body: String) -> Reply {
+        let mut reply = Reply::json(status, body);
+        reply.headers[0].1 = "text/plain; charset=utf-8".into();
+        reply
+    }
+
+    /// An answer without a body.
+    pub fn empty(status: u16) -> Reply {
+        Reply { status, headers: alloc::vec![("cache-control", "no-store".into())], body: None }
+    }
+
+    /// `{"error": {"code", "message"}}`.
+    pub fn error(status: u16, code: &str, message: &str) -> Reply {
+        Reply::error_with_issues(status, code, message, &[])
+    }
+
+    /// `{"error": {"code", "message", "issues"}}`; `issues` left out when empty.
+    pub fn error_with_issues(status: u16, code: &str, message: &str, issues: &[Issue]) -> Reply {
+        let mut error = Value::Object(alloc::vec![
+            ("code".into(), Value::String(code.into())),
+            ("message".into(), Value::String(message.into())),
+        ]);
+        if !issues.is_empty() {
+            error.set("issues", to_value(&issues));
+        }
+        Reply::json(status, Value::Object(alloc::vec![("error".into(), error)]).to_json())
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: String) -> Reply {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// The error code of one of the proxy's own error answers (for tests and logs).
+    pub fn error_code(&self) -> Option<String> {
+        let body = Value::parse(self.body.as_deref()?).ok()?;
+        body.get("error")?.get("code")?.as_str().map(String::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::IssueCode;
+    use crate::model::{parse_response, Action};
+    use crate::Error;
+
+    #[test]
+    fn errors_read_as_api_errors_in_the_sdk() {
+        let issue = Issue { path: "secretId".into(), code: IssueCode::NotApplicable, message: "must not be sent" };
+        let reply = Reply::error_with_issues(400, "credentials_in_body", "no", &[issue]);
+        assert_eq!(
+            reply.body.as_deref(),
+            Some(r#"{"error":{"code":"credentials_in_body","message":"no","issues":[{"path":"secretId","code":"not_applicable","message":"must not be sent"}]}}"#)
+        );
+        match parse_response(Action::GetJob, reply.status, reply.body.as_deref().unwrap()) {
+            Err(Error::Api { status: 400, error_code: Some(code), .. }) => assert_eq!(code, "credentials_in_body"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(reply.error_code().as_deref(), Some("credentials_in_body"));
+        assert_eq!(Reply::text(502, "<html>".into()).headers[0].1, "text/plain; charset=utf-8");
+    }
+}

@@ -1,0 +1,208 @@
+//! One HTTP POST of JSON text through the global `fetch` (gloo-net binds the global, so
+//! this runs in pages, web workers, edge workers and Node alike), with a per-attempt
+//! timeout and the caller's `AbortSignal`; and a `sleep` that the same signal cuts short.
+//!
+//! gloo-net turns a fetch rejection into its error type by assuming the rejection is an
+//! `Error`, and panics otherwise. An abort rejects fetch with the signal's reason, which
+//! can be any value (a string, `undefined`), so fetch never sees the caller's signal:
+//! it gets a controller of ours that is only ever aborted with an `Error`, and the
+//! caller's reason is read from the caller's signal.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use gloo_net::http::Request;
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, AbortSignal};
+
+use crate::error::Error;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// What came back: the status, the `Retry-After` header and the body text.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub text: String,
+}
+
+/// Why an attempt was cut short, set by the closures that abort our controller.
+#[derive(Clone, Copy, PartialEq)]
+enum Cut {
+    No,
+    Timeout,
+    Caller,
+}
+
+/// Links the caller's signal and a timer to a controller of ours for as long as it lives.
+struct Attempt {
+    controller: AbortController,
+    cut: Rc<Cell<Cut>>,
+    caller: Option<(AbortSignal, Closure<dyn FnMut()>)>,
+    timer: Option<(JsValue, Closure<dyn FnMut()>)>,
+}
+
+impl Attempt {
+    fn new(signal: Option<&AbortSignal>, timeout_ms: Option<u32>) -> Result<Attempt, Error> {
+        if let Some(signal) = signal.filter(|s| s.aborted()) {
+            return Err(aborted(signal));
+        }
+        let controller = AbortController::new().map_err(|_| network("AbortController is not available"))?;
+        let cut = Rc::new(Cell::new(Cut::No));
+        let abort = |why: Cut| {
+            let (controller, cut) = (controller.clone(), cut.clone());
+            move || {
+                if cut.get() == Cut::No {
+                    cut.set(why);
+                    controller.abort_with_reason(&js_sys::Error::new("aborted").into());
+                }
+            }
+        };
+        let caller = signal.map(|signal| {
+            let on_abort = Closure::<dyn FnMut()>::new(abort(Cut::Caller));
+            let _ = signal.add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+            (signal.clone(), on_abort)
+        });
+        let timer = timeout_ms.map(|ms| {
+            let on_timeout = Closure::<dyn FnMut()>::new(abort(Cut::Timeout));
+            (set_timeout(on_timeout.as_ref().unchecked_ref(), ms as f64), on_timeout)
+        });
+        Ok(Attempt { controller, cut, caller, timer })
+    }
+
+    /// The error for a failure of this attempt: the abort that caused it, if any.
+    fn error(&self, otherwise: Error) -> Error {
+        match (self.cut.get(), &self.caller) {
+            (Cut::Caller, Some((signal, _))) => aborted(signal),
+            (Cut::Timeout, _) => Error::Timeout,
+            _ => otherwise,
+        }
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if let Some((id, _)) = &self.timer {
+            clear_timeout(id);
+        }
+        if let Some((signal, on_abort)) = &self.caller {
+            let _ = signal.remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+        }
+    }
+}
+
+fn network(message: &str) -> Error {
+    Error::Network { message: message.into() }
+}
+
+/// The `aborted` error for a signal, its reason as text: an `Error`'s message, a
+/// string as it is, anything else as JSON, `undefined` as "aborted".
+pub fn aborted(signal: &AbortSignal) -> Error {
+    Error::Aborted { reason: describe(&signal.reason()) }
+}
+
+/// Any JavaScript value as a short text, without throwing.
+pub fn describe(value: &JsValue) -> String {
+    if let Some(error) = value.dyn_ref::<js_sys::Error>() {
+        return String::from(error.message());
+    }
+    if let Some(text) = value.as_string() {
+        return text;
+    }
+    if value.is_undefined() {
+        return "aborted".into();
+    }
+    js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string()).unwrap_or_else(|| "aborted".into())
+}
+
+/// POSTs `body` (JSON text) to `url` with the given extra headers, and reads the whole
+/// answer. `fetch` replaces the global fetch when given (a caller's own, for tests or
+/// instrumentation); whatever it returns or throws ends in a typed error.
+///
+/// Redirects are not followed: a 307 or 308 would send the body, credentials and all,
+/// to wherever the answer points. A redirect ends as a `network` error.
+pub async fn post_json(
+    url: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+    timeout_ms: Option<u32>,
+    signal: Option<&AbortSignal>,
+    fetch: Option<&Function>,
+) -> Result<Answer, Error> {
+    let attempt = Attempt::new(signal, timeout_ms)?;
+    let mut request = Request::post(url).header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let request = request
+        .redirect(web_sys::RequestRedirect::Manual)
+        .abort_signal(Some(&attempt.controller.signal()))
+        .body(body)
+        .map_err(|_| network("the request could not be built"))?;
+    let response: web_sys::Response = match fetch {
+        None => request.send().await.map_err(|e| attempt.error(network(&gloo_message(e))))?.into(),
+        Some(fetch) => {
+            let raw: web_sys::Request = request.into();
+            let returned = fetch.call1(&JsValue::UNDEFINED, &raw).map_err(|e| attempt.error(network(&describe(&e))))?;
+            let settled = JsFuture::from(Promise::resolve(&returned)).await.map_err(|e| attempt.error(network(&describe(&e))))?;
+            settled.dyn_into().map_err(|_| network("fetch did not return a Response"))?
+        }
+    };
+    let status = response.status();
+    // Browsers answer a redirect not followed with an opaque response of status 0; other runtimes with the 3xx.
+    if status == 0 || (300..400).contains(&status) {
+        return Err(network("the service answered with a redirect, which is not followed"));
+    }
+    let retry_after = response.headers().get("retry-after").ok().flatten();
+    // Read here rather than through gloo-net, whose body reader panics on a rejection that is not an Error.
+    let text = match response.text() {
+        Ok(promise) => JsFuture::from(promise).await.map_err(|e| attempt.error(network(&describe(&e))))?,
+        Err(e) => return Err(network(&describe(&e))),
+    };
+    Ok(Answer { status, retry_after, text: text.as_string().unwrap_or_default() })
+}
+
+fn gloo_message(error: gloo_net::Error) -> String {
+    match error {
+        gloo_net::Error::JsError(e) => e.message,
+        gloo_net::Error::GlooError(message) => message,
+    }
+}
+
+/// Waits `ms` milliseconds; the caller's signal ends the wait at once with `aborted`.
+pub async fn sleep(ms: u32, signal: Option<&AbortSignal>) -> Result<(), Error> {
+    let attempt = Attempt::new(signal, Some(ms))?;
+    let done = attempt.controller.signal();
+    // Resolves when our controller aborts: on the timer or on the caller's signal.
+    let promise = Promise::new(&mut |resolve, _reject| {
+        if done.aborted() {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        } else {
+            let _ = done.add_event_listener_with_callback("abort", &resolve);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+    match attempt.cut.get() {
+        Cut::Caller => Err(attempt.error(Error::Timeout)),
+        _ => Ok(()),
+    }
+}
+
+/// Milliseconds since the epoch, from the JavaScript clock.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A random number in [0, 1), for retry jitter.
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}

@@ -1,0 +1,104 @@
+// The same proxy handler answering in the real workerd (Cloudflare's runtime, from npm),
+// in front of the emulator: the API, the scoping, the refusals, a callback end to end,
+// and the leak scan.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import path from 'node:path';
+
+import { verifyWebhook } from '../../js/proxy.js';
+import {
+  Browser, PROXY_SECRET, ROOT, SECRET_ID, SECRET_KEY, call, generateJob, leakedIn, seen, spawnUntil, startEmulator, startServer, until,
+} from '../proxy/harness.mjs';
+
+const WEBHOOK_SECRET = 'whsec_' + Buffer.from('workerd-webhook-secret').toString('base64');
+const ORIGIN = 'http://page.example';
+
+let emulator;
+let workerd;
+let receiver;
+let base;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+before(async () => {
+  emulator = await startEmulator();
+  receiver = await startServer(() => ({ status: 200, body: '{}' }));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const bin = path.join(ROOT, 'node_modules/.bin/workerd');
+  workerd = await spawnUntil(bin, ['serve', path.join(ROOT, 'tests/workerd/config.capnp'), '--socket-addr', `http=127.0.0.1:${port}`, '--verbose'], {
+    SINGING_CLONING_ENDPOINT: emulator.api,
+    SINGING_CLONING_SECRET_ID: SECRET_ID,
+    SINGING_CLONING_SECRET_KEY: SECRET_KEY,
+    SINGING_CLONING_PROXY_SECRET: PROXY_SECRET,
+    SINGING_CLONING_ALLOWED_ORIGINS: ORIGIN,
+    SINGING_CLONING_PUBLIC_URL: base,
+    SINGING_CLONING_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  }, null);
+  workerd.child.once('exit', (code) => { if (code) console.error(`workerd exited with ${code}`); });
+  // workerd says little when it is ready: ask until it answers.
+  await until(() => fetch(`${base}/`).then((r) => r.status, () => 0), (status) => status !== 0, 20000, 100);
+});
+
+after(async () => {
+  await workerd?.stop();
+  await receiver?.close();
+  await emulator?.stop();
+});
+
+const api = () => `${base}/api/singing-cloning`;
+const getJob = (id) => ({ action: 'GetJob', getJobRequest: { id } });
+
+test('workerd: jobs are created, scoped and read through the proxy', async () => {
+  const alice = new Browser(api(), { origin: ORIGIN });
+  const created = await alice.job(generateJob(emulator.origin, { customId: 'in-workerd' }));
+  assert.equal(created.status, 200, created.body);
+  assert.match(created.headers.get('set-cookie'), /HttpOnly; SameSite=Strict/);
+  const job = created.json.createJobResponse.job;
+  assert.equal(job.customId, 'in-workerd');
+  assert.equal((await alice.job(getJob(job.id))).status, 200);
+  const bob = new Browser(api(), { origin: ORIGIN });
+  const stolen = await bob.job(getJob(job.id));
+  assert.equal(stolen.status, 404);
+  assert.equal(stolen.json.error.code, 'JobNotFound');
+});
+
+test('workerd: the refusals hold', async () => {
+  const page = new Browser(api(), { origin: ORIGIN });
+  assert.equal((await page.job({ ...getJob('x'), secretKey: 'k' })).json.error.code, 'credentials_in_body');
+  assert.equal((await page.post('/job', '{bad', { raw: true })).json.error.code, 'bad_json');
+  assert.equal((await page.post('/job', JSON.stringify({ ...getJob('x'), pad: 'x'.repeat(70000) }), { raw: true })).status, 413);
+  assert.equal((await new Browser(api(), { origin: 'https://evil.example' }).job(getJob('x'))).status, 403);
+  assert.equal((await call(`${base}/release/job`, { method: 'POST', body: '{}' })).status, 404);
+  const preflight = await call(`${api()}/job`, { method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'POST' } });
+  assert.equal(preflight.status, 204);
+  assert.equal(preflight.headers.get('access-control-allow-origin'), ORIGIN);
+});
+
+test('workerd: a callback is re-read and forwarded signed', async () => {
+  const page = new Browser(api(), { origin: ORIGIN });
+  const target = `${receiver.url}/done`;
+  const created = await page.job(generateJob(emulator.origin, { customId: 'cb', callback: target }));
+  assert.equal(created.status, 200, created.body);
+  const [message] = await until(() => receiver.received.filter((r) => r.url === '/done'), (r) => r.length >= 1);
+  const payload = verifyWebhook({ headers: message.headers, body: message.body }, WEBHOOK_SECRET);
+  assert.equal(payload.id, created.json.createJobResponse.job.id);
+  assert.equal(payload.customId, 'cb');
+  assert.equal(payload.callback, target);
+});
+
+test('workerd: leak scan', () => {
+  assert.ok(seen.length >= 10);
+  assert.deepEqual(seen.flatMap((r) => leakedIn(r.body + r.headers)), []);
+  assert.deepEqual(receiver.received.flatMap((r) => leakedIn(r.body + JSON.stringify(r.headers))), []);
+});
