@@ -132,7 +132,7 @@ impl Error {
     /// At most [`BODY_EXCERPT_CHARS`] characters of the body, for logs and messages.
     pub fn body_excerpt(&self) -> Option<&str> {
         self.body().map(|body| match body.char_indices().nth(BODY_EXCERPT_CHARS) {
-            Some((end, _)) => &body[..end],
+            Some((end, _)) => body.get(..end).unwrap_or(body),
             None => body,
         })
     }
@@ -151,8 +151,8 @@ impl Error {
     pub fn redact(mut self, secrets: &[&str]) -> Error {
         let scrub = |text: &mut String| {
             for secret in secrets.iter().filter(|s| !s.is_empty()) {
-                if text.contains(secret) {
-                    *text = text.replace(secret, "[redacted]");
+                if let Some(scrubbed) = replace_all(text, secret, "[redacted]") {
+                    *text = scrubbed;
                 }
             }
         };
@@ -224,6 +224,33 @@ pub fn is_retryable_status(status: u16) -> bool {
     status == 408 || status == 429 || (500..600).contains(&status)
 }
 
+/// `text` with every `needle` replaced, or `None` when there is none. A byte search,
+/// because the standard library's substring search costs page weight; a match of a
+/// whole UTF-8 needle always starts and ends on character boundaries.
+pub fn replace_all(text: &str, needle: &str, with: &str) -> Option<String> {
+    let (haystack, pattern) = (text.as_bytes(), needle.as_bytes());
+    if pattern.is_empty() || pattern.len() > haystack.len() {
+        return None;
+    }
+    let mut out = String::new();
+    let (mut copied, mut at) = (0, 0);
+    while at + pattern.len() <= haystack.len() {
+        if haystack[at..at + pattern.len()] == *pattern {
+            out.push_str(text.get(copied..at).unwrap_or(""));
+            out.push_str(with);
+            at += pattern.len();
+            copied = at;
+        } else {
+            at += 1;
+        }
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(text.get(copied..).unwrap_or(""));
+    Some(out)
+}
+
 /// Appends a number without the formatting machinery, which costs page weight.
 pub(crate) fn push_number(out: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
@@ -236,7 +263,7 @@ pub(crate) fn push_number(out: &mut String, mut n: u64) {
             break;
         }
     }
-    out.push_str(core::str::from_utf8(&digits[i..]).unwrap_or(""));
+    out.extend(digits[i..].iter().map(|&d| d as char));
 }
 
 impl core::fmt::Display for Error {

@@ -85,8 +85,8 @@ pub fn retry_after_ms(header: &str, now_ms: f64) -> Option<u32> {
 /// Milliseconds since the epoch of an IMF-fixdate.
 fn http_date_ms(date: &str) -> Option<f64> {
     // "Sun, 06 Nov 1994 08:49:37 GMT"
-    let rest = date.split_once(", ")?.1;
-    let mut parts = rest.split(' ');
+    let rest = date.split_once(',')?.1;
+    let mut parts = rest.trim_start().split(' ');
     let day: u32 = parts.next()?.parse().ok()?;
     let month = match parts.next()? {
         "Jan" => 1, "Feb" => 2, "Mar" => 3, "Apr" => 4, "May" => 5, "Jun" => 6,

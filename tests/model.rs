@@ -733,3 +733,14 @@ fn errors_can_be_scrubbed_of_secrets() {
     assert!(!text.contains("s3cr3t") && !text.contains("AKID1"), "{text}");
     assert!(err.message().contains("bad key [redacted] for id [redacted]"));
 }
+
+#[test]
+fn replace_all_replaces_every_occurrence() {
+    use singing_cloning::error::replace_all;
+    assert_eq!(replace_all("a-key-b-key", "key", "*").as_deref(), Some("a-*-b-*"));
+    assert_eq!(replace_all("kkk", "kk", "x").as_deref(), Some("xk"));
+    assert_eq!(replace_all("héllo clé", "clé", "[r]").as_deref(), Some("héllo [r]"));
+    assert_eq!(replace_all("nothing here", "key", "*"), None);
+    assert_eq!(replace_all("key", "", "*"), None);
+    assert_eq!(replace_all("k", "key", "*"), None);
+}

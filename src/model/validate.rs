@@ -95,12 +95,17 @@ pub fn check_response(action: Action, payload: &Value) -> Vec<Issue> {
 
 /// Whether `url` is an absolute http or https URL with a host.
 pub fn is_http_url(url: &str) -> bool {
-    let rest = match url.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") => rest,
-        _ => return false,
-    };
+    // Character and byte searches only: substring search costs page weight.
+    let Some((scheme, rest)) = url.split_once(':') else { return false };
+    let Some(rest) = rest.strip_prefix("//") else { return false };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return false;
+    }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit('@').next().unwrap_or("");
+    let host = match authority.rfind('@') {
+        Some(at) => authority.get(at + 1..).unwrap_or(""),
+        None => authority,
+    };
     !host.is_empty() && !host.starts_with(':') && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 

@@ -42,7 +42,7 @@ pub enum SyntaxError {
 impl Value {
     /// Parses one JSON value, with nothing but white space around it.
     pub fn parse(text: &str) -> Result<Value, SyntaxError> {
-        let mut parser = Parser { bytes: text.as_bytes(), pos: 0 };
+        let mut parser = Parser { text, bytes: text.as_bytes(), pos: 0 };
         let value = parser.value(0)?;
         parser.skip_space();
         if parser.pos < parser.bytes.len() {
@@ -235,6 +235,7 @@ fn decimal_to_f64(text: &[u8]) -> f64 {
 }
 
 struct Parser<'a> {
+    text: &'a str,
     bytes: &'a [u8],
     pos: usize,
 }
@@ -399,8 +400,8 @@ impl Parser<'_> {
                 }
                 self.pos += 1;
             }
-            // The input is a &str and the run stops only at ASCII bytes, so it is whole UTF-8.
-            out.push_str(core::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| SyntaxError::Invalid(start))?);
+            // The run stops only at ASCII bytes, so it ends on a character boundary.
+            out.push_str(self.text.get(start..self.pos).ok_or(SyntaxError::Invalid(start))?);
             match self.peek()? {
                 b'"' => {
                     self.pos += 1;
