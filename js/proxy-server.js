@@ -78,12 +78,17 @@ function plain(res, status, text) {
   res.end(text);
 }
 
-/** Serves a file under `root` (a real path): GET and HEAD, no dotfiles, no way out of `root`. */
-async function serveStatic(req, res, root) {
+/**
+ * Serves a file under `root` (a real path) for a URL path under `at` (ending in `/`): GET
+ * and HEAD, no dotfiles, no way out of `root`.
+ */
+async function serveStatic(req, res, root, at = '/') {
   if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'method not allowed');
   let pathname;
   try {
-    pathname = decodeURIComponent(new URL(req.url, 'http://static').pathname);
+    const full = new URL(req.url, 'http://static').pathname;
+    if (!full.startsWith(at)) return plain(res, 404, 'not found');
+    pathname = decodeURIComponent(full.slice(at.length - 1));
   } catch {
     return plain(res, 400, 'bad path');
   }
@@ -99,27 +104,62 @@ async function serveStatic(req, res, root) {
     return plain(res, 404, 'not found');
   }
   const ext = file.endsWith('.d.ts') ? '.d.ts' : path.extname(file).toLowerCase();
-  res.writeHead(200, {
+  const { size } = await stat(file);
+  const headers = {
     'content-type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
     'x-content-type-options': 'nosniff',
     'cache-control': 'no-cache',
-  });
-  if (req.method === 'HEAD') return res.end();
-  createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    'accept-ranges': 'bytes',
+  };
+  // One byte range (`bytes=a-b`, `bytes=a-`, `bytes=-n`), so that players can seek in audio.
+  let start = 0;
+  let end = size - 1;
+  let status = 200;
+  const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+  if (range && (range[1] || range[2])) {
+    if (range[1]) {
+      start = Number(range[1]);
+      if (range[2]) end = Math.min(Number(range[2]), size - 1);
+    } else {
+      start = Math.max(0, size - Number(range[2]));
+    }
+    if (start > end || start >= size) {
+      res.writeHead(416, { ...headers, 'content-range': `bytes */${size}` });
+      return res.end();
+    }
+    status = 206;
+    headers['content-range'] = `bytes ${start}-${end}/${size}`;
+  }
+  headers['content-length'] = String(size ? end - start + 1 : 0);
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD' || size === 0) return res.end();
+  createReadStream(file, { start, end }).on('error', () => res.destroy()).pipe(res);
 }
 
 /**
  * Serves `handler` (a fetch handler) on node:http. Requests outside `prefix` go to the
- * files of `staticDir` when one is given. Resolves to `{ server, url, close }` once listening.
+ * files of `staticDir` when one is given. `mounts` serves more directories under URL
+ * prefixes, e.g. `{ '/sdk/pkg/': 'node_modules/singing-cloning/pkg' }` (the longest
+ * matching prefix wins over `staticDir`). Resolves to `{ server, url, close }` once listening.
  */
-export async function serve(handler, { port = 8787, host = '127.0.0.1', prefix = '/api/singing-cloning', staticDir } = {}) {
+export async function serve(handler, { port = 8787, host = '127.0.0.1', prefix = '/api/singing-cloning', staticDir, mounts = {} } = {}) {
   const root = staticDir ? await realpath(path.resolve(staticDir)) : null;
+  const mounted = [];
+  for (const [at, dir] of Object.entries(mounts)) {
+    const base = `/${at.replace(/^\/+|\/+$/g, '')}/`.replace('//', '/');
+    mounted.push([base, await realpath(path.resolve(dir))]);
+  }
+  mounted.sort((a, b) => b[0].length - a[0].length);
   let fallbackOrigin = `http://${host}`;
   const server = createServer(async (req, res) => {
     try {
       const pathname = (req.url ?? '').split('?')[0];
       const api = pathname === prefix || pathname.startsWith(prefix + '/');
-      if (!api && root) return await serveStatic(req, res, root);
+      if (!api) {
+        const mount = mounted.find(([at]) => pathname.startsWith(at));
+        if (mount) return await serveStatic(req, res, mount[1], mount[0]);
+        if (root) return await serveStatic(req, res, root);
+      }
       const request = toRequest(req, fallbackOrigin);
       if (!request) return plain(res, 400, 'bad request');
       await sendResponse(req, res, await handler(request));

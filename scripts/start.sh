@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# `npm start`: installs what is missing, builds, and runs the package on the embedded default.
+# `npm start`: installs what is missing, builds, and runs the demo: the local emulator (or
+# the real service when SINGING_CLONING_ENDPOINT and its credentials are set), the proxy in
+# front of it, and the page of www/ on the proxy's server. Prints one URL; Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
 bash scripts/setup.sh
 bash scripts/build.sh
-node scripts/show.mjs
+cargo build --release -p singing-cloning-emulator
+exec node scripts/demo.mjs

@@ -44,6 +44,11 @@ echo "[test] Node tests: the package, the client, the proxy (also in real worker
 node --test --test-reporter=spec --test-reporter-destination=stdout tests/node/ tests/proxy/ tests/workerd/ 2>&1 | tee test-results/node.log
 count node "$(grep -Eo '^ℹ pass [0-9]+' test-results/node.log | awk '{print $3}')" 0
 
+echo "[test] the demo end to end: npm start's servers and the page in headless Chromium"
+# A step of its own, so that it does not compete for the cores with the suites above.
+node --test --test-reporter=spec --test-reporter-destination=stdout tests/e2e/ 2>&1 | tee test-results/e2e.log
+count e2e "$(grep -Eo '^ℹ pass [0-9]+' test-results/e2e.log | awk '{print $3}')" 0
+
 total=$(awk '{s += $2} END {print s}' "$summary")
 echo
 cat "$summary"

@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+// `npm start` (after setup and build): the whole demo on one origin. Starts the local
+// emulator (unless SINGING_CLONING_ENDPOINT names the real service), the proxy in front of
+// it, and a static server for the page (www/) and the package files it imports; prints
+//   singing-cloning demo: http://127.0.0.1:8787/
+// and stops everything it started on Ctrl-C (SIGINT) or SIGTERM.
+//
+// Environment:
+//   PORT (8787; 0 for a free one), SINGING_CLONING_HOST (127.0.0.1)
+//   SINGING_CLONING_EMULATOR_JOB_MS  the emulator's job speed (1500 ms)
+//   SINGING_CLONING_ENDPOINT, SINGING_CLONING_SECRET_ID, SINGING_CLONING_SECRET_KEY
+//                                    the real service instead of the emulator
+//   SINGING_CLONING_CONTENT_ID       the repository covers are written to (covers)
+//   SINGING_CLONING_RESULT_BASE_URL  where the page plays results from with the real
+//                                    service, `{contentId}` standing for the repository
+//   and every proxy setting of docs/proxy.md (SINGING_CLONING_PROXY_SECRET, policies, …).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import { createProxyHandler, configFromEnv } from '../js/proxy.js';
+import { serve } from '../js/proxy-server.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const LOCAL_SECRET_ID = 'local-secret-id';
+const LOCAL_SECRET_KEY = 'local-secret-key';
+
+const env = process.env;
+const work = await mkdtemp(path.join(tmpdir(), 'singing-cloning-demo-'));
+let emulator = null;
+let server = null;
+let stopping = false;
+
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  await server?.close();
+  if (emulator && emulator.exitCode === null && emulator.signalCode === null) {
+    const exited = new Promise((resolve) => emulator.once('exit', resolve));
+    emulator.kill('SIGTERM');
+    const timer = setTimeout(() => emulator.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+  await rm(work, { recursive: true, force: true });
+  process.exit(code);
+}
+
+async function fail(message) {
+  console.error(`singing-cloning demo: ${message}`);
+  await stop(1);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => stop(0));
+// Whatever happens, the emulator does not outlive the demo.
+process.once('exit', () => emulator?.kill('SIGKILL'));
+
+/** Starts the emulator binary on a free port; resolves to its API URL. */
+function startEmulator(dataDir) {
+  const bin = env.SINGING_CLONING_EMULATOR_BIN || path.join(ROOT, 'target/release/singing-cloning-emulator');
+  const jobMs = env.SINGING_CLONING_EMULATOR_JOB_MS || '1500';
+  // The emulator reads SINGING_CLONING_SECRET_* as the pair it accepts: it gets the local pair.
+  const childEnv = { ...env };
+  delete childEnv.SINGING_CLONING_SECRET_ID;
+  delete childEnv.SINGING_CLONING_SECRET_KEY;
+  emulator = spawn(bin, ['--port', '0', '--data-dir', dataDir, '--job-ms', jobMs], {
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: emulator.stdout });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the emulator did not start within 30 s')), 30_000);
+    emulator.once('error', (error) => reject(new Error(`cannot start the emulator (${bin}): ${error.message}; build it with: cargo build --release -p singing-cloning-emulator`)));
+    let listening = false;
+    emulator.once('exit', (code, signal) => {
+      if (!listening) reject(new Error(`the emulator exited (${signal ?? code}) before it listened`));
+      // Ctrl-C reaches the emulator too (one process group): let our own handler win.
+      else setTimeout(() => stopping || fail(`the emulator stopped (${signal ?? code})`), 500);
+    });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      listening = true;
+      lines.on('line', () => {}); // the rest of its banner is not shown: one URL is printed
+      const match = /listening on (http:\/\/\S+)/.exec(line);
+      match ? resolve(match[1]) : reject(new Error(`unexpected first line from the emulator: ${line}`));
+    });
+  });
+}
+
+const proxyEnv = { ...env };
+const mounts = {
+  '/sdk/js/': path.join(ROOT, 'js'),
+  '/sdk/pkg/': path.join(ROOT, 'pkg'),
+  '/demo/': path.join(work, 'public'),
+};
+const prefix = env.SINGING_CLONING_PREFIX || '/api/singing-cloning';
+const pageConfig = { endpoint: prefix, contentId: env.SINGING_CLONING_CONTENT_ID || 'covers' };
+
+try {
+  if (env.SINGING_CLONING_ENDPOINT) {
+    if (!env.SINGING_CLONING_SECRET_ID || !env.SINGING_CLONING_SECRET_KEY) {
+      await fail('SINGING_CLONING_ENDPOINT is set, so SINGING_CLONING_SECRET_ID and SINGING_CLONING_SECRET_KEY must be set too (or unset SINGING_CLONING_ENDPOINT to use the local emulator)');
+    }
+    pageConfig.upstream = 'service';
+    pageConfig.samples = null;
+    pageConfig.resultBase = env.SINGING_CLONING_RESULT_BASE_URL || null;
+  } else {
+    const dataDir = path.join(work, 'emulator');
+    const api = await startEmulator(dataDir);
+    const origin = new URL(api).origin;
+    proxyEnv.SINGING_CLONING_ENDPOINT = api;
+    proxyEnv.SINGING_CLONING_SECRET_ID = LOCAL_SECRET_ID;
+    proxyEnv.SINGING_CLONING_SECRET_KEY = LOCAL_SECRET_KEY;
+    // The content store (samples and results) is served from the page's own origin; the
+    // emulator downloads job inputs from its own address.
+    mounts['/cos/'] = path.join(dataDir, 'cos');
+    pageConfig.upstream = 'emulator';
+    pageConfig.samples = {
+      voice: { url: `${origin}/cos/samples/voice.wav`, play: '/cos/samples/voice.wav' },
+      song: { url: `${origin}/cos/samples/song.wav`, play: '/cos/samples/song.wav' },
+    };
+    pageConfig.resultBase = '/cos/{contentId}';
+  }
+} catch (error) {
+  await fail(error.message);
+}
+
+// Sessions then last as long as this process.
+proxyEnv.SINGING_CLONING_PROXY_SECRET ||= randomBytes(32).toString('base64');
+if (!proxyEnv.SINGING_CLONING_ALLOWED_ORIGINS?.trim()) delete proxyEnv.SINGING_CLONING_ALLOWED_ORIGINS;
+
+let handler;
+try {
+  handler = createProxyHandler(configFromEnv(proxyEnv));
+} catch (error) {
+  const issues = (error.issues ?? []).map((i) => `\n  ${i.path}: ${i.message}`).join('');
+  await fail(`the proxy's configuration: ${error.message}${issues}`);
+}
+
+await mkdir(path.join(work, 'public'));
+await writeFile(path.join(work, 'public/config.json'), JSON.stringify(pageConfig, null, 2));
+
+const port = Number(env.PORT ?? 8787);
+if (!Number.isInteger(port) || port < 0 || port > 65535) await fail('PORT must be a port number, 0 for a free one');
+try {
+  server = await serve(handler, {
+    port,
+    host: env.SINGING_CLONING_HOST || '127.0.0.1',
+    prefix,
+    staticDir: path.join(ROOT, 'www'),
+    mounts,
+  });
+} catch (error) {
+  await fail(error.code === 'EADDRINUSE'
+    ? `port ${port} is in use: stop what uses it, or choose another with PORT=… (0 for a free one)`
+    : `cannot listen: ${error.message}`);
+}
+
+console.log(`singing-cloning demo: ${server.url}/`);
