@@ -40,8 +40,8 @@ WASM_BINDGEN_TEST_TIMEOUT=300 node scripts/with-emulator.mjs --job-ms 300 -- \
 count browser \
   "$(grep -Eo '^test result: ok\. [0-9]+ passed' test-results/browser.log | awk '{s += $4} END {print s + 0}')" 0
 
-echo "[test] Node tests: the package, the client, the proxy (also in real workerd)"
-node --test --test-reporter=spec --test-reporter-destination=stdout tests/node/ tests/proxy/ tests/workerd/ 2>&1 | tee test-results/node.log
+echo "[test] Node tests: the package, the client, the proxy (also in real workerd and Deno)"
+node --test --test-reporter=spec --test-reporter-destination=stdout tests/node/ tests/proxy/ tests/workerd/ tests/deno/ 2>&1 | tee test-results/node.log
 count node "$(grep -Eo '^ℹ pass [0-9]+' test-results/node.log | awk '{print $3}')" 0
 
 echo "[test] the demo end to end: npm start's servers and the page in headless Chromium"
