@@ -3,16 +3,9 @@
 // top-level await. (Cloudflare Workers forbid I/O at the top level: use
 // `singing-cloning/proxy-workerd`, js/proxy-workerd.js, there.)
 import init, { initSync, ProxyHandler, configFromEnv, verifyWebhook } from '../pkg/singing_cloning_edge.js';
+import { loadWasm } from './load-wasm.js';
 
-const wasmUrl = new URL('../pkg/singing_cloning_edge_bg.wasm', import.meta.url);
-
-if (wasmUrl.protocol === 'file:') {
-  // Node and Deno read local files; fetch() cannot read file: URLs in Node.
-  const { readFile } = await import('node:fs/promises');
-  initSync({ module: await readFile(wasmUrl) });
-} else {
-  await init({ module_or_path: wasmUrl });
-}
+await loadWasm(init, initSync, new URL('../pkg/singing_cloning_edge_bg.wasm', import.meta.url));
 
 /**
  * A fetch handler, `(request: Request) => Promise<Response>`, that forwards the page's

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package's WebAssembly into pkg/: cargo (release profile: opt-level z,
-# LTO, one codegen unit, panic=abort), then wasm-bindgen, then wasm-opt -Oz from npm's binaryen.
+# LTO, one codegen unit, panic=abort), then wasm-bindgen, then wasm-opt -Oz from npm's
+# binaryen; and the local emulator (target/release/singing-cloning-emulator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -26,3 +27,5 @@ for name in singing_cloning singing_cloning_edge; do
     "$(wc -c < "pkg/${name}_bg.wasm")" "$(gzip -9c "pkg/${name}_bg.wasm" | wc -c)" \
     "$(wc -c < "pkg/${name}.js")" "$(gzip -9c "pkg/${name}.js" | wc -c)"
 done
+
+cargo build --release -p singing-cloning-emulator

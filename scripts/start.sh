@@ -7,5 +7,4 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 bash scripts/setup.sh
 bash scripts/build.sh
-cargo build --release -p singing-cloning-emulator
 exec node scripts/demo.mjs

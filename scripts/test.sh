@@ -8,7 +8,6 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 bash scripts/setup.sh
 bash scripts/build.sh
-cargo build --release -p singing-cloning-emulator
 export SINGING_CLONING_EMULATOR_BIN="$PWD/target/release/singing-cloning-emulator"
 
 mkdir -p test-results

@@ -1,4 +1,4 @@
-// The page weight budget: the built page client (js/index.js + pkg/singing_cloning.js +
+// The page weight budget: the built page client (js/index.js + js/load-wasm.js + pkg/singing_cloning.js +
 // pkg/singing_cloning_bg.wasm, gzip -9, each file on its own) must not grow past the budget
 // recorded in bench/budget.json. Measured by bench/weight.mjs `pageWeight`, the same function
 // `npm run bench` reports (item 1), so there is one way to measure it.
