@@ -18,6 +18,7 @@ use super::callback;
 use super::config::{self, Models, ProxyConfig};
 use super::cors::{self, Origin};
 use super::identity;
+use super::idempotency::{self, Recent};
 use super::inbound;
 use super::policy;
 use super::rate_limit::RateLimiter;
@@ -66,11 +67,19 @@ impl Delivered {
     }
 }
 
+/// A CreateJob sent upstream: `done` resolves once its answer is in `answer` (a 2xx
+/// answer only; a failure leaves it empty, and copies waiting on it send their own).
+struct CreateInFlight {
+    done: Promise,
+    answer: Rc<RefCell<Option<Answer>>>,
+}
+
 struct State {
     config: ProxyConfig,
     authenticate: Option<Function>,
     limiter: RefCell<RateLimiter>,
     delivered: RefCell<Delivered>,
+    creates: RefCell<Recent<CreateInFlight>>,
     scrubber: Scrubber,
     webhook_key: Vec<u8>,
 }
@@ -90,7 +99,15 @@ impl ProxyHandler {
         let scrubber = Scrubber::new(&config.secrets());
         let webhook_key = signing::webhook_key(config.webhook_secret());
         let limiter = RefCell::new(RateLimiter::new(config.rate_limit));
-        let state = State { config, authenticate, limiter, delivered: RefCell::default(), scrubber, webhook_key };
+        let state = State {
+            config,
+            authenticate,
+            limiter,
+            delivered: RefCell::default(),
+            creates: RefCell::default(),
+            scrubber,
+            webhook_key,
+        };
         Ok(ProxyHandler { state: Rc::new(state) })
     }
 
@@ -452,10 +469,45 @@ async fn scoped_api(state: &State, request: &JsRequest, url: &str, endpoint: End
     if envelope.action() == Action::ListModels && scope.models {
         return list_models(state, &envelope, &scope).await;
     }
-    match forward(state, &envelope).await {
+    let answer = match &envelope.request {
+        Request::CreateJob(create) => create_once(state, &envelope, create.custom_id.as_deref().unwrap_or("")).await,
+        _ => forward(state, &envelope).await,
+    };
+    match answer {
         Ok(answer) => relay(state, envelope.action(), &answer, &scope),
         Err(reply) => reply,
     }
+}
+
+/// Forwards a CreateJob, unless the same one (same scoped `customId`, same body) was sent
+/// moments ago: then its answer is given again, once it is in (see [`idempotency`]).
+async fn create_once(state: &State, envelope: &Envelope, scoped_custom_id: &str) -> Result<Answer, Reply> {
+    let body = to_value(envelope).to_json();
+    let Some(key) = idempotency::create_key(&state.config.proxy_secret, scoped_custom_id, &body) else {
+        return forward(state, envelope).await;
+    };
+    // The borrow ends within the statement: no await holds it.
+    let earlier = state.creates.borrow_mut().get(&key, now_ms()).map(|f| (f.done.clone(), f.answer.clone()));
+    if let Some((done, answer)) = earlier {
+        let _ = JsFuture::from(done).await;
+        if let Some(answer) = answer.borrow().clone() {
+            return Ok(answer);
+        }
+        return forward(state, envelope).await;
+    }
+    let mut resolve = None;
+    let done = Promise::new(&mut |resolve_fn, _reject| resolve = Some(resolve_fn));
+    let answer = Rc::new(RefCell::new(None));
+    state.creates.borrow_mut().insert(key.clone(), now_ms(), CreateInFlight { done, answer: answer.clone() });
+    let result = forward(state, envelope).await;
+    match &result {
+        Ok(sent) if (200..300).contains(&sent.status) => *answer.borrow_mut() = Some(sent.clone()),
+        _ => state.creates.borrow_mut().remove(&key),
+    }
+    if let Some(resolve) = resolve {
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    }
+    result
 }
 
 /// Sends an envelope upstream with the credentials (and the gateway signature).

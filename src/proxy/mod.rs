@@ -11,6 +11,7 @@ pub mod callback;
 pub mod config;
 pub mod cors;
 pub mod identity;
+pub mod idempotency;
 pub mod inbound;
 pub mod policy;
 pub mod rate_limit;
