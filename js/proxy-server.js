@@ -2,7 +2,8 @@
 // `npm run proxy`: the proxy on node:http, configured by the environment (SINGING_CLONING_*,
 // see docs/proxy.md), and optionally a static file server for a page beside it
 // (SINGING_CLONING_STATIC_DIR). Prints `singing-cloning proxy listening on <url>` once ready.
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest, Agent as HttpAgent } from 'node:http';
+import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -35,8 +36,25 @@ const CONTENT_TYPES = {
 // Hop-by-hop headers describe this connection, not the request.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection', 'host', 'http2-settings']);
 
-/** A fetch `Request` for a node:http request; `null` when it cannot be one. */
-function toRequest(req, fallbackOrigin) {
+/** Bodies up to this size that declare their length are read whole before the handler runs. */
+const BUFFERED_BODY_BYTES = 1 << 20;
+
+/** The whole body of `req`. */
+function readWhole(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+/**
+ * A fetch `Request` for a node:http request; `null` when it cannot be one. A body that
+ * declares a length up to 1 MiB is read whole first (cheaper than a web stream); any
+ * other is passed on as a stream, which the handler stops reading at its size limit.
+ */
+async function toRequest(req, fallbackOrigin) {
   if (!req.url?.startsWith('/')) return null;
   const host = req.headers.host;
   const origin = host && /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host) ? `http://${host}` : fallbackOrigin;
@@ -47,8 +65,13 @@ function toRequest(req, fallbackOrigin) {
     }
     const init = { method: req.method, headers };
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      init.body = Readable.toWeb(req);
-      init.duplex = 'half';
+      const length = Number(req.headers['content-length']);
+      if (Number.isInteger(length) && length <= BUFFERED_BODY_BYTES && !req.headers['transfer-encoding']) {
+        init.body = await readWhole(req);
+      } else {
+        init.body = Readable.toWeb(req);
+        init.duplex = 'half';
+      }
     }
     return new Request(new URL(req.url, origin), init);
   } catch {
@@ -66,10 +89,8 @@ async function sendResponse(req, res, response) {
   }
   const cookies = response.headers.getSetCookie?.() ?? [];
   if (cookies.length) res.setHeader('set-cookie', cookies);
-  if (response.body && req.method !== 'HEAD') {
-    for await (const chunk of response.body) res.write(chunk);
-  }
-  res.end();
+  // The handler's answers are small: one write, not one per chunk.
+  res.end(response.body && req.method !== 'HEAD' ? Buffer.from(await response.arrayBuffer()) : undefined);
   if (!req.complete) res.once('finish', () => req.destroy());
 }
 
@@ -160,7 +181,7 @@ export async function serve(handler, { port = 8787, host = '127.0.0.1', prefix =
         if (mount) return await serveStatic(req, res, mount[1], mount[0]);
         if (root) return await serveStatic(req, res, root);
       }
-      const request = toRequest(req, fallbackOrigin);
+      const request = await toRequest(req, fallbackOrigin);
       if (!request) return plain(res, 400, 'bad request');
       await sendResponse(req, res, await handler(request));
     } catch {
@@ -183,6 +204,42 @@ export async function serve(handler, { port = 8787, host = '127.0.0.1', prefix =
   return { server, url, close };
 }
 
+const agents = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) };
+
+/**
+ * A `fetch` for the proxy's outgoing requests over node:http(s) with keep-alive
+ * connections: Node's global fetch spends more time on its own machinery than the proxy
+ * spends on its work. Takes and gives standard `Request` and `Response` objects, and
+ * follows no redirects. Pass it as the proxy config's `fetch`.
+ */
+export async function nodeFetch(request) {
+  const url = new URL(request.url);
+  const send = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : null;
+  if (!send) throw new TypeError(`unsupported protocol ${url.protocol}`);
+  const body = request.body ? Buffer.from(await request.arrayBuffer()) : null;
+  const headers = Object.fromEntries(request.headers);
+  if (body) headers['content-length'] = String(body.length);
+  return new Promise((resolve, reject) => {
+    const outgoing = send(url, { method: request.method, headers, agent: agents[url.protocol] }, (incoming) => {
+      const chunks = [];
+      incoming.on('data', (chunk) => chunks.push(chunk));
+      incoming.once('error', reject);
+      incoming.once('end', () => {
+        const answerHeaders = new Headers();
+        for (let i = 0; i + 1 < incoming.rawHeaders.length; i += 2) answerHeaders.append(incoming.rawHeaders[i], incoming.rawHeaders[i + 1]);
+        const status = incoming.statusCode ?? 502;
+        const nullBody = status === 204 || status === 304 || request.method === 'HEAD';
+        resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, headers: answerHeaders }));
+      });
+    });
+    outgoing.once('error', reject);
+    const abort = () => outgoing.destroy(request.signal.reason instanceof Error ? request.signal.reason : new Error('aborted'));
+    if (request.signal.aborted) return abort();
+    request.signal.addEventListener('abort', abort, { once: true });
+    outgoing.end(body ?? undefined);
+  });
+}
+
 async function main() {
   const env = { ...process.env };
   if (!env.SINGING_CLONING_PROXY_SECRET) {
@@ -192,8 +249,7 @@ async function main() {
   }
   let handler;
   try {
-    const config = configFromEnv(env);
-    handler = createProxyHandler(config);
+    handler = createProxyHandler({ ...configFromEnv(env), fetch: nodeFetch });
   } catch (error) {
     const issues = (error.issues ?? []).map((i) => `  ${i.path}: ${i.message}`).join('\n');
     console.error(`singing-cloning proxy: ${error.message}${issues ? '\n' + issues : ''}`);

@@ -77,6 +77,8 @@ struct CreateInFlight {
 struct State {
     config: ProxyConfig,
     authenticate: Option<Function>,
+    /// The config's `fetch`, replacing the global one for every outgoing request.
+    fetch: Option<Function>,
     limiter: RefCell<RateLimiter>,
     delivered: RefCell<Delivered>,
     creates: RefCell<Recent<CreateInFlight>>,
@@ -95,13 +97,14 @@ impl ProxyHandler {
     /// Checks the config; throws a `validation` error naming every wrong field.
     #[wasm_bindgen(constructor)]
     pub fn new(#[wasm_bindgen(unchecked_param_type = "ProxyConfig")] config: JsValue) -> Result<ProxyHandler, JsValue> {
-        let (config, authenticate) = read_config(&config)?;
+        let (config, Hooks { authenticate, fetch }) = read_config(&config)?;
         let scrubber = Scrubber::new(&config.secrets());
         let webhook_key = signing::webhook_key(config.webhook_secret());
         let limiter = RefCell::new(RateLimiter::new(config.rate_limit));
         let state = State {
             config,
             authenticate,
+            fetch,
             limiter,
             delivered: RefCell::default(),
             creates: RefCell::default(),
@@ -129,25 +132,33 @@ fn validation(path: &str, code: IssueCode, message: &'static str) -> Error {
     Error::Validation { issues: vec![Issue { path: path.into(), code, message }] }
 }
 
-/// The config object as the core's tree, and the `authenticate` hook beside it.
-fn read_config(config: &JsValue) -> Result<(ProxyConfig, Option<Function>), Error> {
+/// The functions of a config: they are not data, so they are read beside the tree.
+#[derive(Default)]
+struct Hooks {
+    authenticate: Option<Function>,
+    fetch: Option<Function>,
+}
+
+/// The config object as the core's tree, and its functions beside it.
+fn read_config(config: &JsValue) -> Result<(ProxyConfig, Hooks), Error> {
     if !config.is_object() || config.is_function() {
         return Err(validation("config", IssueCode::Type, "must be an object"));
     }
     let mut members = Vec::new();
     let mut issues = Vec::new();
-    let mut authenticate = None;
+    let mut hooks = Hooks::default();
     for key in Object::keys(config.unchecked_ref::<Object>()).iter() {
         let Some(name) = key.as_string() else { continue };
         let Ok(value) = Reflect::get(config, &key) else {
             issues.push(Issue { path: format!("config.{name}"), code: IssueCode::Type, message: "could not be read" });
             continue;
         };
-        if name == "authenticate" {
+        if name == "authenticate" || name == "fetch" {
+            let slot = if name == "fetch" { &mut hooks.fetch } else { &mut hooks.authenticate };
             match value.dyn_into::<Function>() {
-                Ok(hook) => authenticate = Some(hook),
+                Ok(hook) => *slot = Some(hook),
                 Err(v) if v.is_null() || v.is_undefined() => {}
-                Err(_) => issues.push(Issue { path: "config.authenticate".into(), code: IssueCode::Type, message: "must be a function" }),
+                Err(_) => issues.push(Issue { path: format!("config.{name}"), code: IssueCode::Type, message: "must be a function" }),
             }
             continue;
         }
@@ -163,7 +174,7 @@ fn read_config(config: &JsValue) -> Result<(ProxyConfig, Option<Function>), Erro
         }
     }
     match ProxyConfig::from_value(&Value::Object(members)) {
-        Ok(config) if issues.is_empty() => Ok((config, authenticate)),
+        Ok(config) if issues.is_empty() => Ok((config, hooks)),
         Ok(_) => Err(Error::Validation { issues }),
         Err(more) => {
             issues.extend(more);
@@ -522,7 +533,7 @@ async fn forward(state: &State, envelope: &Envelope) -> Result<Answer, Reply> {
         .as_ref()
         .map(|g| signing::gateway_headers(&g.secret_id, &g.secret_key, &g.source, &signing::http_date(now_ms())));
     let headers: Vec<(&str, &str)> = gateway.iter().flatten().map(|(n, v)| (*n, v.as_str())).collect();
-    post_json(&url, &body, &headers, Some(config.upstream_timeout_ms), None, None).await.map_err(|error| match error {
+    post_json(&url, &body, &headers, Some(config.upstream_timeout_ms), None, state.fetch.as_ref()).await.map_err(|error| match error {
         Error::Timeout => Reply::error(504, "upstream_timeout", "the service did not answer in time"),
         _ => Reply::error(502, "upstream_unreachable", "the service could not be reached"),
     })
@@ -664,7 +675,7 @@ async fn callback_in(state: &State, request: &JsRequest, token: &str) -> Reply {
         ("webhook-timestamp", delivery.timestamp.as_str()),
         ("webhook-signature", delivery.signature.as_str()),
     ];
-    let sent = post_json(&delivery.target, &delivery.body, &headers, Some(config.upstream_timeout_ms), None, None).await;
+    let sent = post_json(&delivery.target, &delivery.body, &headers, Some(config.upstream_timeout_ms), None, state.fetch.as_ref()).await;
     match sent {
         Ok(answer) if (200..300).contains(&answer.status) => Reply::json(200, r#"{"delivered":true}"#.into()),
         _ => {
@@ -701,6 +712,8 @@ export interface ProxyConfig {
   gateway?: { secretId: string; secretKey: string; source: string };
   /** The caller's identity, or null for 401. Without it, each browser gets an anonymous session cookie. Must not read the body. */
   authenticate?: (request: Request) => string | null | undefined | Promise<string | null | undefined>;
+  /** Replaces the global fetch for the proxy's outgoing requests (upstream and webhooks); Node servers pass `nodeFetch` from js/proxy-server.js. */
+  fetch?: (request: Request) => Promise<Response>;
   /** Whether trained models are visible to every identity or only to their trainer: `per-identity` by default. */
   models?: 'shared' | 'per-identity';
   policy?: {

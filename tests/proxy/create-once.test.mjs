@@ -81,3 +81,22 @@ test('a copy of a refused CreateJob is sent again, not answered from memory', as
 test('leak scan over every answer of this suite', () => {
   for (const answer of seen) assert.deepEqual(leakedIn(answer.headers + answer.body), [], answer.where);
 });
+
+test("the config's fetch carries every outgoing request", async () => {
+  const { nodeFetch } = await import('../../js/proxy-server.js');
+  const sent = [];
+  const counting = (request) => {
+    sent.push(new URL(request.url).pathname);
+    return nodeFetch(request);
+  };
+  const own = await startProxy({ endpoint: emulator.api, fetch: counting });
+  try {
+    const browser = new Browser(own.api);
+    const answer = await browser.post('/music_model', { action: 'ListModels', listModelsRequest: { offset: 0, limit: 5, type: 2 } });
+    assert.equal(answer.status, 200, answer.body);
+    assert.ok(answer.json.listModelsResponse.models.some((m) => m.name === 'default'));
+    assert.deepEqual(sent, ['/release/music_model']);
+  } finally {
+    await own.close();
+  }
+});
