@@ -23,7 +23,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { createProxyHandler, configFromEnv } from '../js/proxy.js';
-import { serve } from '../js/proxy-server.js';
+import { nodeFetch, serve } from '../js/proxy-server.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LOCAL_SECRET_ID = 'local-secret-id';
@@ -135,7 +135,7 @@ if (!proxyEnv.SINGING_CLONING_ALLOWED_ORIGINS?.trim()) delete proxyEnv.SINGING_C
 
 let handler;
 try {
-  handler = createProxyHandler(configFromEnv(proxyEnv));
+  handler = createProxyHandler({ ...configFromEnv(proxyEnv), fetch: nodeFetch });
 } catch (error) {
   const issues = (error.issues ?? []).map((i) => `\n  ${i.path}: ${i.message}`).join('');
   await fail(`the proxy's configuration: ${error.message}${issues}`);
