@@ -16,6 +16,7 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 use crate::error::{Error, Issue, IssueCode};
+use crate::js::answer_to_js;
 use crate::js::value::{from_js, to_js};
 use crate::model::job_builder::{generate_body, result_url, train_body};
 use crate::model::music_model::MAX_LIST_MODELS_LIMIT;
@@ -154,7 +155,7 @@ impl SingingCloningClient {
         promise(Box::pin(async move {
             let signal = Options::new(options, "options")?.signal()?;
             let parsed = get_job(&config, string_arg(&id, "id")?, signal.as_ref()).await?;
-            Ok(to_js(&job_of(&parsed)))
+            Ok(job_of(&parsed))
         }))
     }
 
@@ -165,7 +166,7 @@ impl SingingCloningClient {
         promise(Box::pin(async move {
             let signal = Options::new(options, "options")?.signal()?;
             let parsed = list_jobs(&config, string_arg(&custom_id, "customId")?, signal.as_ref()).await?;
-            Ok(to_js(&payload(&parsed)))
+            Ok(payload(&parsed))
         }))
     }
 
@@ -178,7 +179,7 @@ impl SingingCloningClient {
             let offset = options.integer("offset", 0, u32::MAX)?.unwrap_or(0);
             let limit = options.integer("limit", 1, MAX_LIST_MODELS_LIMIT)?.unwrap_or(MAX_LIST_MODELS_LIMIT);
             let parsed = list_models(&config, offset, limit, options.signal()?.as_ref()).await?;
-            Ok(to_js(&payload(&parsed)))
+            Ok(payload(&parsed))
         }))
     }
 
@@ -217,11 +218,11 @@ impl SingingCloningClient {
                     last_state = Some(state);
                     if let Some(on_update) = &on_update {
                         // A failing listener must not end the wait.
-                        let _ = on_update.call1(&JsValue::UNDEFINED, &to_js(&job));
+                        let _ = on_update.call1(&JsValue::UNDEFINED, &job);
                     }
                 }
                 if state.is_final() {
-                    return Ok(to_js(&job));
+                    return Ok(job);
                 }
                 let mut delay = schedule.delay_ms(poll);
                 poll += 1;
@@ -269,13 +270,14 @@ fn string_arg(value: &JsValue, name: &'static str) -> Result<String, Error> {
 }
 
 /// The action's result object of an answer (`getJobResponse`, …), with `status` on its jobs.
-fn payload(parsed: &ParsedResponse) -> Value {
-    parsed.raw_with_status().remove(parsed.action.response_key()).unwrap_or(Value::Null)
+fn payload(parsed: &ParsedResponse) -> JsValue {
+    let body = answer_to_js(parsed);
+    js_sys::Reflect::get(&body, &JsValue::from_str(parsed.action.response_key())).unwrap_or(JsValue::NULL)
 }
 
 /// The job of a CreateJob or GetJob answer, with `status`.
-fn job_of(parsed: &ParsedResponse) -> Value {
-    payload(parsed).remove("job").unwrap_or(Value::Null)
+fn job_of(parsed: &ParsedResponse) -> JsValue {
+    js_sys::Reflect::get(&payload(parsed), &JsValue::from_str("job")).unwrap_or(JsValue::NULL)
 }
 
 /// Sends one body, retrying as the policy says. Not for CreateJob, which has its own loop.
@@ -351,7 +353,7 @@ async fn create_job(config: &Config, mut body: Value, signal: Option<&AbortSigna
     let mut attempt = 0;
     loop {
         let (error, retry_after) = match send(config, Action::CreateJob, &text, signal).await {
-            Ok(parsed) => return Ok(to_js(&job_of(&parsed))),
+            Ok(parsed) => return Ok(job_of(&parsed)),
             Err(failure) => failure,
         };
         match config.retry.decide(Action::CreateJob, attempt, &error, retry_after.as_deref(), transport::now_ms(), transport::random()) {
@@ -362,7 +364,7 @@ async fn create_job(config: &Config, mut body: Value, signal: Option<&AbortSigna
                 // If the look-up fails too, the job may or may not exist: report the first error.
                 let found = list_jobs(config, custom_id.clone(), signal).await.map_err(|_| redact(config, error))?;
                 if let Some(job) = newest_job(&found) {
-                    return Ok(to_js(&job));
+                    return Ok(job);
                 }
             }
         }
@@ -378,10 +380,12 @@ fn body_member_mut<'a>(body: &'a mut Value, key: &str) -> Option<&'a mut Value> 
 }
 
 /// The most recently created job of a ListJobs answer, with `status`.
-fn newest_job(parsed: &ParsedResponse) -> Option<Value> {
-    let Some(Value::Array(jobs)) = payload(parsed).remove("jobs") else { return None };
+fn newest_job(parsed: &ParsedResponse) -> Option<JsValue> {
+    let Some(Value::Array(jobs)) = parsed.payload().get("jobs") else { return None };
     let created = |job: &Value| job.get("timing").and_then(|t| t.get("createdAt")).and_then(Value::as_str).and_then(Timing::millis);
-    jobs.into_iter().max_by_key(|job| created(job).unwrap_or(0))
+    let newest = (0..jobs.len()).max_by_key(|&i| created(&jobs[i]).unwrap_or(0))?;
+    let js_jobs = js_sys::Reflect::get(&payload(parsed), &JsValue::from_str("jobs")).ok()?;
+    js_sys::Reflect::get_u32(&js_jobs, newest as u32).ok()
 }
 
 /// A fresh `customId`: `sc-` and 20 random base-36 characters from the platform's CSPRNG.
@@ -452,9 +456,9 @@ impl ModelIterator {
                 return Ok(step(None));
             }
             let parsed = list_models(&config, offset, page_size, signal.as_ref()).await?;
-            let mut page = payload(&parsed);
-            let models = match page.remove("models") {
-                Some(Value::Array(models)) => models,
+            let page = parsed.payload();
+            let models = match page.get("models") {
+                Some(Value::Array(models)) => models.clone(),
                 _ => Vec::new(),
             };
             let mut pages = state.borrow_mut();

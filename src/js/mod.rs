@@ -54,7 +54,32 @@ pub fn parse_response_js(
         }
     };
     let parsed = parse_response(action, status, &text)?;
-    Ok(value::to_js(&parsed.raw_with_status()))
+    Ok(answer_to_js(&parsed))
+}
+
+/// A checked answer's body as `JSON.parse` reads it (exact numbers, one call into
+/// JavaScript rather than one per field), with `status` added to every job.
+pub(crate) fn answer_to_js(parsed: &crate::model::ParsedResponse) -> JsValue {
+    let Ok(body) = js_sys::JSON::parse(&parsed.text) else { return value::to_js(&parsed.raw_with_status()) };
+    let key = JsValue::from_str(parsed.action.response_key());
+    let Ok(payload) = js_sys::Reflect::get(&body, &key) else { return body };
+    let set_status = |js_job: JsValue, job: &crate::model::Value| {
+        let _ = js_sys::Reflect::set(&js_job, &JsValue::from_str("status"), &JsValue::from_str(crate::model::response::job_status(job)));
+    };
+    let raw = parsed.payload();
+    if let Some(job) = raw.get("job") {
+        if let Ok(js_job) = js_sys::Reflect::get(&payload, &JsValue::from_str("job")) {
+            set_status(js_job, job);
+        }
+    }
+    if let (Some(crate::model::Value::Array(jobs)), Ok(js_jobs)) = (raw.get("jobs"), js_sys::Reflect::get(&payload, &JsValue::from_str("jobs"))) {
+        for (i, job) in jobs.iter().enumerate() {
+            if let Ok(js_job) = js_sys::Reflect::get_u32(&js_jobs, i as u32) {
+                set_status(js_job, job);
+            }
+        }
+    }
+    body
 }
 
 /// An action name argument, or a `validation` error with an `unknown_action` issue.

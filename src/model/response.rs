@@ -26,6 +26,8 @@ pub struct ParsedResponse {
     pub action: Action,
     pub request_id: Option<String>,
     pub raw: Value,
+    /// The body's text, as it came.
+    pub text: String,
 }
 
 impl ParsedResponse {
@@ -95,11 +97,15 @@ fn raw_member_mut<'a>(value: &'a mut Value, key: &str) -> Option<&'a mut Value> 
 
 /// Adds `status` beside `state`, from the same number.
 pub fn add_status(job: &mut Value) {
-    let state = match job.get("state") {
-        Some(Value::Number(n)) if n.fract() == 0.0 => JobState::from_code(*n as i64),
-        _ => JobState::Unknown(0),
-    };
-    job.set("status", Value::String(state.name().into()));
+    job.set("status", Value::String(job_status(job).into()));
+}
+
+/// The name of a job's `state` (`SUBMITTED` … `CANCELED`, `UNKNOWN`).
+pub fn job_status(job: &Value) -> &'static str {
+    match job.get("state") {
+        Some(Value::Number(n)) if n.fract() == 0.0 => JobState::from_code(*n as i64).name(),
+        _ => JobState::Unknown(0).name(),
+    }
 }
 
 /// Reads an answer of the service to `action`. Never panics: whatever the text, the result
@@ -136,7 +142,7 @@ pub fn parse_response(action: Action, status: u16, text: &str) -> Result<ParsedR
     if !check_response(action, payload).is_empty() {
         return Err(parse_error(SHAPE));
     }
-    Ok(ParsedResponse { action, request_id, raw })
+    Ok(ParsedResponse { action, request_id, raw, text: text.into() })
 }
 
 /// Reads a Job alone, as the service posts it to a callback.
