@@ -104,18 +104,20 @@ fn the_reference_examples_with_placeholders_fail_only_on_their_urls() {
     );
 }
 
+/// The reference's response examples and the action each answers.
+const RESPONSES: [(&str, Action); 7] = [
+    ("create_job_generate_response", Action::CreateJob),
+    ("create_job_train_response", Action::CreateJob),
+    ("get_job_generate_response", Action::GetJob),
+    ("get_job_train_response", Action::GetJob),
+    ("list_jobs_generate_response", Action::ListJobs),
+    ("list_jobs_train_response", Action::ListJobs),
+    ("list_models_response", Action::ListModels),
+];
+
 #[test]
 fn every_response_example_parses() {
-    let cases = [
-        ("create_job_generate_response", Action::CreateJob),
-        ("create_job_train_response", Action::CreateJob),
-        ("get_job_generate_response", Action::GetJob),
-        ("get_job_train_response", Action::GetJob),
-        ("list_jobs_generate_response", Action::ListJobs),
-        ("list_jobs_train_response", Action::ListJobs),
-        ("list_models_response", Action::ListModels),
-    ];
-    for (name, action) in cases {
+    for (name, action) in RESPONSES {
         let text = fixture(name);
         let parsed = parse_response(action, 200, &text).unwrap_or_else(|e| panic!("{name}: {e}"));
         let expected: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -140,7 +142,6 @@ fn parsed_jobs_are_typed() {
     assert!(job.state.is_final());
     assert_eq!(Timing::millis(&job.timing.completed_at), Some(1610513618000));
     let output = &job.outputs[0];
-    let job = &job;
     assert_eq!(output.smart_content_descriptor.singing_cloning.kind, SingingCloningType::Generate);
     assert_eq!(output.smart_content_result.as_ref().unwrap().singing_cloning.as_ref().unwrap().song_name.as_deref(), Some("out.mp3"));
 
@@ -588,15 +589,6 @@ mod never_panics {
     use super::*;
     use proptest::prelude::*;
 
-    const RESPONSES: [(&str, Action); 7] = [
-        ("create_job_generate_response", Action::CreateJob),
-        ("create_job_train_response", Action::CreateJob),
-        ("get_job_generate_response", Action::GetJob),
-        ("get_job_train_response", Action::GetJob),
-        ("list_jobs_generate_response", Action::ListJobs),
-        ("list_jobs_train_response", Action::ListJobs),
-        ("list_models_response", Action::ListModels),
-    ];
 
     /// Replaces (or removes) one node of the tree, picked among all of them.
     fn mutate(body: &mut serde_json::Value, pick: prop::sample::Index, replacement: serde_json::Value, remove: bool) {

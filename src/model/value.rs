@@ -513,8 +513,9 @@ impl Collect {
         Collect { items: Vec::new(), members: Vec::new(), key: None, variant }
     }
 
-    fn wrap(&self, value: Value) -> Value {
-        match self.variant {
+    /// `value`, inside `{variant: …}` for an enum variant with data.
+    fn wrap(variant: Option<&'static str>, value: Value) -> Value {
+        match variant {
             Some(name) => Value::Object(alloc::vec![(name.into(), value)]),
             None => value,
         }
@@ -581,7 +582,7 @@ impl serde::Serializer for ValueSerializer {
         variant: &'static str,
         value: &T,
     ) -> Result<Value, NoError> {
-        Ok(Collect::new(Some(variant)).wrap(to_value(value)))
+        Ok(Collect::wrap(Some(variant), to_value(value)))
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Collect, NoError> {
         Ok(Collect::new(None))
@@ -616,10 +617,10 @@ impl Collect {
         Ok(())
     }
     fn array(self) -> Result<Value, NoError> {
-        Ok(self.wrap(Value::Array(self.items.clone())))
+        Ok(Collect::wrap(self.variant, Value::Array(self.items)))
     }
     fn object(self) -> Result<Value, NoError> {
-        Ok(self.wrap(Value::Object(self.members.clone())))
+        Ok(Collect::wrap(self.variant, Value::Object(self.members)))
     }
 }
 
