@@ -65,7 +65,7 @@ fn client_with(extra: &[(&str, JsValue)]) -> SingingCloningClient {
     for (key, value) in extra {
         set(&options, key, value);
     }
-    SingingCloningClient::new(options.into()).unwrap_or_else(|e| panic!("{:?}", e))
+    SingingCloningClient::new(Some(options.into())).unwrap_or_else(|e| panic!("{:?}", e))
 }
 
 fn client() -> SingingCloningClient {
@@ -100,7 +100,7 @@ fn generate_params(model: &str) -> JsValue {
 }
 
 async fn jobs_with_custom_id(custom_id: &str) -> usize {
-    let jobs = ok(client().list_jobs(custom_id.into(), JsValue::UNDEFINED)).await;
+    let jobs = ok(client().list_jobs(custom_id.into(), None)).await;
     get(&jobs, "jobs").unchecked_into::<Array>().length() as usize
 }
 
@@ -111,7 +111,7 @@ async fn create_get_and_list_a_job() {
         r#"{"inputs":[{"source":{"contentId":"samples","path":"/song.wav"}}],
             "outputs":[{"contentId":"results","inputSelectors":[0],"smartContentDescriptor":{"singingCloning":{"type":1,"modelName":"default"}}}]}"#,
     );
-    let job = ok(c.create_job(request, JsValue::UNDEFINED)).await;
+    let job = ok(c.create_job(request, None)).await;
     let id = text(&job, "id");
     assert_eq!(text(&job, "status"), "SUBMITTED");
     assert_eq!(get(&job, "state").as_f64(), Some(1.0));
@@ -119,9 +119,9 @@ async fn create_get_and_list_a_job() {
     let custom_id = text(&job, "customId");
     assert!(custom_id.starts_with("sc-") && custom_id.len() < 64, "{custom_id}");
 
-    let again = ok(c.get_job(id.clone().into(), JsValue::UNDEFINED)).await;
+    let again = ok(c.get_job(id.clone().into(), None)).await;
     assert_eq!(text(&again, "id"), id);
-    let listed = ok(c.list_jobs(custom_id.into(), JsValue::UNDEFINED)).await;
+    let listed = ok(c.list_jobs(custom_id.into(), None)).await;
     assert_eq!(get(&listed, "total").as_f64(), Some(1.0));
     assert_eq!(text(&get(&get(&listed, "jobs"), "0"), "id"), id);
 }
@@ -138,7 +138,7 @@ async fn train_wait_and_generate_with_the_trained_voice() {
     let options = Object::new();
     set(&options, "onUpdate", &on_update);
     set(&options, "timeoutMs", &60_000.into());
-    let done = ok(c.wait_for_job(get(&job, "id"), options.into())).await;
+    let done = ok(c.wait_for_job(get(&job, "id"), Some(options.into()))).await;
     assert_eq!(text(&done, "status"), "COMPLETED");
     let statuses: Vec<String> = seen.iter().map(|s| s.as_string().unwrap()).collect();
     assert_eq!(statuses.last().map(String::as_str), Some("COMPLETED"));
@@ -146,12 +146,12 @@ async fn train_wait_and_generate_with_the_trained_voice() {
     let result = get(&get(&get(&get(&done, "outputs"), "0"), "smartContentResult"), "singingCloning");
     assert_eq!(text(&result, "modelName"), model);
 
-    let models = ok(c.list_models(JsValue::UNDEFINED)).await;
+    let models = ok(c.list_models(None)).await;
     let names: Vec<String> = get(&models, "models").unchecked_into::<Array>().iter().map(|m| text(&m, "name")).collect();
     assert!(names.contains(&model), "{names:?}");
 
     let job = ok(c.generate(generate_params(&model))).await;
-    let done = ok(c.wait_for_job(get(&job, "id"), JsValue::UNDEFINED)).await;
+    let done = ok(c.wait_for_job(get(&job, "id"), None)).await;
     assert_eq!(text(&done, "status"), "COMPLETED");
     let output = get(&get(&done, "outputs"), "0");
     let song = text(&get(&get(&output, "smartContentResult"), "singingCloning"), "songName");
@@ -172,11 +172,11 @@ extern "C" {
 #[wasm_bindgen_test]
 async fn models_pages_through_every_model() {
     let c = client();
-    let all = ok(c.list_models(json(r#"{"limit":100}"#))).await;
+    let all = ok(c.list_models(Some(json(r#"{"limit":100}"#)))).await;
     let expected: Vec<String> = get(&all, "models").unchecked_into::<Array>().iter().map(|m| text(&m, "name")).collect();
     let log = Array::new();
     let paged = client_with(&[("fetch", faulty_fetch(&[], &log).into())]);
-    let iterator = paged.models(json(r#"{"limit":1}"#)).unwrap();
+    let iterator = paged.models(Some(json(r#"{"limit":1}"#))).unwrap();
     let mut names = Vec::new();
     loop {
         let step = ok(iterator.next()).await;
@@ -201,7 +201,7 @@ async fn bad_parameters_are_refused_before_any_request() {
     assert_eq!(paths, vec!["url", "modelName"]);
     let error = err(c.train(json(r#"{"url":"https://a.example/v.wav","modelName":"ok","totalEpoch":51}"#))).await;
     assert_eq!(text(&get(&get(&error, "issues"), "0"), "path"), "totalEpoch");
-    let error = err(c.get_job(JsValue::from_f64(5.0), JsValue::UNDEFINED)).await;
+    let error = err(c.get_job(JsValue::from_f64(5.0), None)).await;
     assert_eq!(text(&get(&get(&error, "issues"), "0"), "path"), "id");
     assert_eq!(log.length(), 0, "nothing was sent");
 }
@@ -209,11 +209,11 @@ async fn bad_parameters_are_refused_before_any_request() {
 #[wasm_bindgen_test]
 fn credentials_in_a_page_are_refused_without_the_opt_in() {
     let options = json(r#"{"secretId":"id","secretKey":"key"}"#);
-    let error = SingingCloningClient::new(options).err().expect("refused");
+    let error = SingingCloningClient::new(Some(options)).err().expect("refused");
     assert_eq!(text(&error, "code"), "validation");
     assert!(!text(&error, "message").contains("key\""));
-    assert!(SingingCloningClient::new(json(r#"{"endpoint":"/api/singing-cloning"}"#)).is_ok());
-    assert!(SingingCloningClient::new(json(r#"{"timeoutMs":"soon"}"#)).is_err());
+    assert!(SingingCloningClient::new(Some(json(r#"{"endpoint":"/api/singing-cloning"}"#))).is_ok());
+    assert!(SingingCloningClient::new(Some(json(r#"{"timeoutMs":"soon"}"#))).is_err());
 }
 
 async fn abort_reason_case(reason: JsValue, expected: &str) {
@@ -221,7 +221,7 @@ async fn abort_reason_case(reason: JsValue, expected: &str) {
     let controller = web_sys::AbortController::new().unwrap();
     let options = Object::new();
     set(&options, "signal", &controller.signal());
-    let pending = c.get_job("whatever".into(), options.into());
+    let pending = c.get_job("whatever".into(), Some(options.into()));
     let abort = Function::new_with_args("c, r", "setTimeout(() => c.abort(r), 100);");
     abort.call2(&JsValue::UNDEFINED, &controller, &reason).unwrap();
     let started = js_sys::Date::now();
@@ -243,7 +243,7 @@ async fn aborts_with_an_error_a_string_or_undefined() {
     controller.abort_with_reason(&"early".into());
     let options = Object::new();
     set(&options, "signal", &controller.signal());
-    let error = err(client().list_models(options.into())).await;
+    let error = err(client().list_models(Some(options.into()))).await;
     assert_eq!(text(&error, "code"), "aborted");
 }
 
@@ -251,14 +251,14 @@ async fn aborts_with_an_error_a_string_or_undefined() {
 async fn attempts_time_out_and_are_retried() {
     let log = Array::new();
     let c = client_with(&[("fetch", faulty_fetch(&["delay=2000", "delay=2000"], &log).into()), ("timeoutMs", 300.into()), ("maxRetries", 1.into())]);
-    let error = err(c.list_models(JsValue::UNDEFINED)).await;
+    let error = err(c.list_models(None)).await;
     assert_eq!(text(&error, "code"), "timeout");
     assert_eq!(get(&error, "retryable").as_bool(), Some(true));
     assert_eq!(log.length(), 2);
 
     let log = Array::new();
     let c = client_with(&[("fetch", faulty_fetch(&["delay=2000"], &log).into()), ("timeoutMs", 300.into())]);
-    ok(c.list_models(JsValue::UNDEFINED)).await;
+    ok(c.list_models(None)).await;
     assert_eq!(log.length(), 2, "a timed-out ListModels is sent again");
 }
 
@@ -267,17 +267,17 @@ async fn wait_for_job_times_out_and_tells_canceled_from_failed() {
     let c = client_with(&[("pollIntervalMs", 20.into())]);
     let job = ok(c.generate(generate_params("default"))).await;
     let id = get(&job, "id");
-    let error = err(c.wait_for_job(id.clone(), json(r#"{"timeoutMs":1}"#))).await;
+    let error = err(c.wait_for_job(id.clone(), Some(json(r#"{"timeoutMs":1}"#)))).await;
     assert_eq!(text(&error, "code"), "timeout");
 
     let cancel = format!("{}/admin/jobs/{}/cancel", origin(), id.as_string().unwrap());
     let post = Function::new_with_args("url", "return fetch(url, { method: 'POST' });");
     JsFuture::from(post.call1(&JsValue::UNDEFINED, &cancel.into()).unwrap().unchecked_into::<Promise>()).await.unwrap();
-    let done = ok(c.wait_for_job(id, JsValue::UNDEFINED)).await;
+    let done = ok(c.wait_for_job(id, None)).await;
     assert_eq!(text(&done, "status"), "CANCELED");
 
     let failed = ok(c.generate(json(r#"{"url":"http://127.0.0.1:9/nothing.wav","modelName":"default","contentId":"results"}"#))).await;
-    let done = ok(c.wait_for_job(get(&failed, "id"), JsValue::UNDEFINED)).await;
+    let done = ok(c.wait_for_job(get(&failed, "id"), None)).await;
     assert_eq!(text(&done, "status"), "ERROR");
 }
 
@@ -285,7 +285,7 @@ async fn wait_for_job_times_out_and_tells_canceled_from_failed() {
 async fn get_through(fault: &str) -> (Result<JsValue, JsValue>, u32) {
     let log = Array::new();
     let c = client_with(&[("fetch", faulty_fetch(&[fault], &log).into())]);
-    let result = JsFuture::from(c.list_models(JsValue::UNDEFINED)).await;
+    let result = JsFuture::from(c.list_models(None)).await;
     (result, log.length())
 }
 
@@ -313,22 +313,22 @@ async fn unreadable_answers_are_parse_errors_and_not_retried() {
 async fn lasting_faults_end_in_typed_errors() {
     let log = Array::new();
     let c = client_with(&[("fetch", faulty_fetch(&["503", "503"], &log).into()), ("maxRetries", 1.into())]);
-    let error = err(c.list_models(JsValue::UNDEFINED)).await;
+    let error = err(c.list_models(None)).await;
     assert_eq!((text(&error, "code"), get(&error, "status").as_f64()), ("api".to_string(), Some(503.0)));
     assert_eq!(get(&error, "retryable").as_bool(), Some(true));
     assert!(get(&error, "requestId").is_string());
 
     let c = client_with(&[("fetch", faulty_fetch(&["html", "html"], &Array::new()).into()), ("maxRetries", 1.into())]);
-    let error = err(c.list_models(JsValue::UNDEFINED)).await;
+    let error = err(c.list_models(None)).await;
     assert_eq!((text(&error, "code"), get(&error, "status").as_f64()), ("http".to_string(), Some(502.0)));
 
     let c = client_with(&[("fetch", faulty_fetch(&["drop", "drop"], &Array::new()).into()), ("maxRetries", 1.into())]);
-    let error = err(c.list_models(JsValue::UNDEFINED)).await;
+    let error = err(c.list_models(None)).await;
     assert_eq!(text(&error, "code"), "network");
 
     let log = Array::new();
     let c = client_with(&[("fetch", faulty_fetch(&[], &log).into())]);
-    let error = err(c.get_job("no-such-job".into(), JsValue::UNDEFINED)).await;
+    let error = err(c.get_job("no-such-job".into(), None)).await;
     assert_eq!((text(&error, "code"), text(&error, "apiCode")), ("api".to_string(), "JobNotFound".to_string()));
     assert_eq!(log.length(), 1, "a 404 is not retried");
 }
@@ -374,7 +374,7 @@ async fn create_job_happens_exactly_once_through_ambiguous_failures() {
 async fn retry_after_is_obeyed() {
     let log = Array::new();
     let c = client_with(&[("fetch", faulty_fetch(&["429=1"], &log).into())]);
-    ok(c.list_models(JsValue::UNDEFINED)).await;
+    ok(c.list_models(None)).await;
     let at = |i: u32| get(&log.get(i), "at").as_f64().unwrap();
     assert_eq!(log.length(), 2);
     assert!(at(1) - at(0) >= 1000.0, "waited {} ms", at(1) - at(0));

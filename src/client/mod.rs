@@ -68,8 +68,8 @@ impl SingingCloningClient {
     /// `new SingingCloningClient({ endpoint?, secretId?, secretKey?, timeoutMs?, maxRetries?, fetch?,
     /// pollIntervalMs?, maxPollIntervalMs?, dangerouslyAllowCredentialsInBrowser? })`.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "ClientOptions | undefined")] options: JsValue) -> Result<SingingCloningClient, JsValue> {
-        Ok(SingingCloningClient { config: Rc::new(Self::config(options)?) })
+    pub fn new(#[wasm_bindgen(unchecked_optional_param_type = "ClientOptions")] options: Option<JsValue>) -> Result<SingingCloningClient, JsValue> {
+        Ok(SingingCloningClient { config: Rc::new(Self::config(options.unwrap_or_default())?) })
     }
 
     fn config(options: JsValue) -> Result<Config, Error> {
@@ -107,7 +107,7 @@ impl SingingCloningClient {
     pub fn create_job(
         &self,
         #[wasm_bindgen(unchecked_param_type = "CreateJobRequest")] request: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
         let config = self.config.clone();
         let request = from_js(&request).map_err(|mut issue| {
@@ -115,7 +115,7 @@ impl SingingCloningClient {
             Error::Validation { issues: vec![issue] }
         });
         promise(Box::pin(async move {
-            let signal = Options::new(options, "options")?.signal()?;
+            let signal = Options::new(options.unwrap_or_default(), "options")?.signal()?;
             let mut body = Value::Object(vec![("action".into(), Value::String("CreateJob".into()))]);
             body.set("createJobRequest", request?);
             create_job(&config, body, signal.as_ref()).await
@@ -150,10 +150,10 @@ impl SingingCloningClient {
 
     /// The job with this id.
     #[wasm_bindgen(js_name = getJob, unchecked_return_type = "Promise<JobWithStatus>")]
-    pub fn get_job(&self, id: JsValue, #[wasm_bindgen(unchecked_param_type = "CallOptions | undefined")] options: JsValue) -> Promise {
+    pub fn get_job(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue, #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>) -> Promise {
         let config = self.config.clone();
         promise(Box::pin(async move {
-            let signal = Options::new(options, "options")?.signal()?;
+            let signal = Options::new(options.unwrap_or_default(), "options")?.signal()?;
             let parsed = get_job(&config, string_arg(&id, "id")?, signal.as_ref()).await?;
             Ok(job_of(&parsed))
         }))
@@ -161,10 +161,10 @@ impl SingingCloningClient {
 
     /// Every job with this `customId`: `{ jobs, total }`.
     #[wasm_bindgen(js_name = listJobs, unchecked_return_type = "Promise<{ jobs: JobWithStatus[]; total: number }>")]
-    pub fn list_jobs(&self, custom_id: JsValue, #[wasm_bindgen(unchecked_param_type = "CallOptions | undefined")] options: JsValue) -> Promise {
+    pub fn list_jobs(&self, #[wasm_bindgen(unchecked_param_type = "string")] custom_id: JsValue, #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>) -> Promise {
         let config = self.config.clone();
         promise(Box::pin(async move {
-            let signal = Options::new(options, "options")?.signal()?;
+            let signal = Options::new(options.unwrap_or_default(), "options")?.signal()?;
             let parsed = list_jobs(&config, string_arg(&custom_id, "customId")?, signal.as_ref()).await?;
             Ok(payload(&parsed))
         }))
@@ -172,10 +172,10 @@ impl SingingCloningClient {
 
     /// One page of models: `{ models, total }`. `offset` defaults to 0, `limit` to 100.
     #[wasm_bindgen(js_name = listModels, unchecked_return_type = "Promise<ListModelsResponse>")]
-    pub fn list_models(&self, #[wasm_bindgen(unchecked_param_type = "ListModelsOptions | undefined")] options: JsValue) -> Promise {
+    pub fn list_models(&self, #[wasm_bindgen(unchecked_optional_param_type = "ListModelsOptions")] options: Option<JsValue>) -> Promise {
         let config = self.config.clone();
         promise(Box::pin(async move {
-            let options = Options::new(options, "options")?;
+            let options = Options::new(options.unwrap_or_default(), "options")?;
             let offset = options.integer("offset", 0, u32::MAX)?.unwrap_or(0);
             let limit = options.integer("limit", 1, MAX_LIST_MODELS_LIMIT)?.unwrap_or(MAX_LIST_MODELS_LIMIT);
             let parsed = list_models(&config, offset, limit, options.signal()?.as_ref()).await?;
@@ -184,8 +184,8 @@ impl SingingCloningClient {
     }
 
     /// Every model, page after page, as an async iterator: `for await (const m of client.models())`.
-    pub fn models(&self, #[wasm_bindgen(unchecked_param_type = "ListModelsOptions | undefined")] options: JsValue) -> Result<ModelIterator, JsValue> {
-        let options = Options::new(options, "options")?;
+    pub fn models(&self, #[wasm_bindgen(unchecked_optional_param_type = "ListModelsOptions")] options: Option<JsValue>) -> Result<ModelIterator, JsValue> {
+        let options = Options::new(options.unwrap_or_default(), "options")?;
         let page_size = options.integer("limit", 1, MAX_LIST_MODELS_LIMIT)?.unwrap_or(MAX_LIST_MODELS_LIMIT);
         let state = Pages { offset: options.integer("offset", 0, u32::MAX)?.unwrap_or(0), total: None, buffer: VecDeque::new() };
         Ok(ModelIterator { config: self.config.clone(), page_size, signal: options.signal()?, state: Rc::new(RefCell::new(state)) })
@@ -195,10 +195,10 @@ impl SingingCloningClient {
     /// doubling up to `maxPollIntervalMs`; calls `onUpdate(job)` on every change of
     /// state; rejects with `timeout` after `timeoutMs` or `aborted` on the signal.
     #[wasm_bindgen(js_name = waitForJob, unchecked_return_type = "Promise<JobWithStatus>")]
-    pub fn wait_for_job(&self, id: JsValue, #[wasm_bindgen(unchecked_param_type = "WaitOptions | undefined")] options: JsValue) -> Promise {
+    pub fn wait_for_job(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue, #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: Option<JsValue>) -> Promise {
         let config = self.config.clone();
         promise(Box::pin(async move {
-            let options = Options::new(options, "options")?;
+            let options = Options::new(options.unwrap_or_default(), "options")?;
             let id = string_arg(&id, "id")?;
             let signal = options.signal()?;
             let on_update = options.function("onUpdate")?;
@@ -241,7 +241,7 @@ impl SingingCloningClient {
     /// The address of a generated file: `baseUrl` (the repository's), the output's
     /// `destination` and its `songName`.
     #[wasm_bindgen(js_name = resultUrl)]
-    pub fn result_url(&self, #[wasm_bindgen(unchecked_param_type = "Output")] output: JsValue, base_url: JsValue) -> Result<String, JsValue> {
+    pub fn result_url(&self, #[wasm_bindgen(unchecked_param_type = "Output")] output: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] base_url: JsValue) -> Result<String, JsValue> {
         let output = from_js(&output).map_err(|issue| Error::Validation { issues: vec![issue] })?;
         let base = string_arg(&base_url, "baseUrl")?;
         let song = output.get("smartContentResult").and_then(|r| r.get("singingCloning")).and_then(|r| r.get("songName")).and_then(Value::as_str);
@@ -506,6 +506,8 @@ export type TrainParams = JobInput & {
   modelName: string; totalEpoch?: number; callback?: string; customId?: string; timeout?: number; signal?: AbortSignal;
 };
 export interface ListModelsOptions { offset?: number; limit?: number; signal?: AbortSignal }
+/** `for await (const model of client.models())`. */
+export interface ModelIterator { [Symbol.asyncIterator](): ModelIterator }
 export interface WaitOptions {
   signal?: AbortSignal; timeoutMs?: number; onUpdate?: (job: JobWithStatus) => void;
   intervalMs?: number; maxIntervalMs?: number;
