@@ -736,3 +736,12 @@ fn replace_all_replaces_every_occurrence() {
     assert_eq!(replace_all("key", "", "*"), None);
     assert_eq!(replace_all("k", "key", "*"), None);
 }
+
+#[test]
+fn a_job_alone_parses_as_a_callback_posts_it() {
+    let body: serde_json::Value = serde_json::from_str(&fixture("get_job_train_response")).unwrap();
+    let job = parse_job(&body["getJobResponse"]["job"].to_string()).unwrap();
+    assert_eq!((job.state, job.outputs.len()), (JobState::Completed, 1));
+    assert_eq!(parse_job("<html>").unwrap_err().code(), "parse");
+    assert!(matches!(parse_job(r#"{"id":1,"state":3}"#), Err(Error::Parse { reason: "the body is not a Job", .. })));
+}

@@ -624,49 +624,28 @@ impl Collect {
     }
 }
 
-impl serde::ser::SerializeSeq for Collect {
-    type Ok = Value;
-    type Error = NoError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NoError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Value, NoError> {
-        self.array()
-    }
+/// The four serde shapes that are a JSON array: elements pushed in order.
+macro_rules! serialize_as_array {
+    ($($trait:ident :: $method:ident),+) => {
+        $(impl serde::ser::$trait for Collect {
+            type Ok = Value;
+            type Error = NoError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NoError> {
+                self.push(value)
+            }
+            fn end(self) -> Result<Value, NoError> {
+                self.array()
+            }
+        })+
+    };
 }
 
-impl serde::ser::SerializeTuple for Collect {
-    type Ok = Value;
-    type Error = NoError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NoError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Value, NoError> {
-        self.array()
-    }
-}
-
-impl serde::ser::SerializeTupleStruct for Collect {
-    type Ok = Value;
-    type Error = NoError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NoError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Value, NoError> {
-        self.array()
-    }
-}
-
-impl serde::ser::SerializeTupleVariant for Collect {
-    type Ok = Value;
-    type Error = NoError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NoError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Value, NoError> {
-        self.array()
-    }
-}
+serialize_as_array!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl serde::ser::SerializeMap for Collect {
     type Ok = Value;
@@ -741,7 +720,7 @@ impl<'de> de::Deserializer<'de> for &'de Value {
             Value::Bool(b) => visitor.visit_bool(*b),
             Value::Number(n) => {
                 let n = *n;
-                if n.fract() == 0.0 && n >= 0.0 && n < 1.8e19 {
+                if n.fract() == 0.0 && (0.0..1.8e19).contains(&n) {
                     visitor.visit_u64(n as u64)
                 } else if n.fract() == 0.0 && n > -9.2e18 && n < 0.0 {
                     visitor.visit_i64(n as i64)
