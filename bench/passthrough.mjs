@@ -14,10 +14,16 @@ const server = createServer((req, res) => {
       port: upstream.port,
       method: req.method,
       path: upstream.pathname.replace(/\/$/, '') + req.url,
-      headers: { 'content-type': req.headers['content-type'] ?? 'application/json', ...(req.headers['content-length'] ? { 'content-length': req.headers['content-length'] } : {}) },
+      headers: {
+        'content-type': req.headers['content-type'] ?? 'application/json',
+        ...(req.headers['content-length'] ? { 'content-length': req.headers['content-length'] } : {}),
+      },
     },
     (answer) => {
-      res.writeHead(answer.statusCode, { 'content-type': answer.headers['content-type'] ?? 'application/json', ...(answer.headers['content-length'] ? { 'content-length': answer.headers['content-length'] } : {}) });
+      res.writeHead(answer.statusCode, {
+        'content-type': answer.headers['content-type'] ?? 'application/json',
+        ...(answer.headers['content-length'] ? { 'content-length': answer.headers['content-length'] } : {}),
+      });
       answer.pipe(res);
     },
   );

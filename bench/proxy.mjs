@@ -21,7 +21,11 @@ const PREFIX = '/api/singing-cloning';
 const PROXY_SECRET = 'bench-proxy-secret-0123456789abcdef';
 
 function spawnServer(args, env, pattern) {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => {
@@ -38,11 +42,12 @@ function spawnServer(args, env, pattern) {
       child.stderr.resume();
       resolve({
         url: match[1],
-        stop: () => new Promise((done) => {
-          if (child.exitCode !== null) return done();
-          child.once('exit', done);
-          child.kill('SIGTERM');
-        }),
+        stop: () =>
+          new Promise((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', done);
+            child.kill('SIGTERM');
+          }),
       });
     };
     child.stdout.on('data', onData);
@@ -82,7 +87,11 @@ export async function run({ quick = false } = {}) {
       /proxy listening on (http:\/\/\S+)/,
     );
     servers.push(proxy);
-    const passthrough = await spawnServer([path.join(ROOT, 'bench/passthrough.mjs')], { UPSTREAM: emulator.api }, /pass-through listening on (http:\/\/\S+)/);
+    const passthrough = await spawnServer(
+      [path.join(ROOT, 'bench/passthrough.mjs')],
+      { UPSTREAM: emulator.api },
+      /pass-through listening on (http:\/\/\S+)/,
+    );
     servers.push(passthrough);
 
     // The job, made through the proxy so that it is in the session's scope; its cookie is the session's.
@@ -91,31 +100,77 @@ export async function run({ quick = false } = {}) {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         action: 'CreateJob',
-        createJobRequest: { inputs: [{ sourceData: 'la la la' }], outputs: [{ contentId: 'bench', inputSelectors: [0], smartContentDescriptor: { singingCloning: { type: 1, modelName: 'default' } } }] },
+        createJobRequest: {
+          inputs: [{ sourceData: 'la la la' }],
+          outputs: [
+            {
+              contentId: 'bench',
+              inputSelectors: [0],
+              smartContentDescriptor: { singingCloning: { type: 1, modelName: 'default' } },
+            },
+          ],
+        },
       }),
     });
     const createdText = await created.text();
     if (created.status !== 200) throw new Error(`CreateJob through the proxy: ${created.status} ${createdText}`);
     const id = JSON.parse(createdText).createJobResponse.job.id;
-    const cookie = created.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('sc_session='));
+    const cookie = created.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .find((c) => c.startsWith('sc_session='));
     if (!cookie) throw new Error('the proxy set no session cookie');
 
-    const withCredentials = JSON.stringify({ action: 'GetJob', secretId: emulator.secretId, secretKey: emulator.secretKey, getJobRequest: { id } });
+    const withCredentials = JSON.stringify({
+      action: 'GetJob',
+      secretId: emulator.secretId,
+      secretKey: emulator.secretKey,
+      getJobRequest: { id },
+    });
     const fromPage = JSON.stringify({ action: 'GetJob', getJobRequest: { id } });
     const subjects = [
-      { id: 'direct', name: 'straight to the emulator', url: `${emulator.api}/job`, body: withCredentials, headers: {} },
-      { id: 'passthrough', name: 'plain Node pass-through proxy (no checks)', url: `${passthrough.url}/job`, body: withCredentials, headers: {} },
-      { id: 'proxy', name: 'our proxy (`js/proxy-server.js`)', url: `${proxy.url}${PREFIX}/job`, body: fromPage, headers: { cookie } },
+      {
+        id: 'direct',
+        name: 'straight to the emulator',
+        url: `${emulator.api}/job`,
+        body: withCredentials,
+        headers: {},
+      },
+      {
+        id: 'passthrough',
+        name: 'plain Node pass-through proxy (no checks)',
+        url: `${passthrough.url}/job`,
+        body: withCredentials,
+        headers: {},
+      },
+      {
+        id: 'proxy',
+        name: 'our proxy (`js/proxy-server.js`)',
+        url: `${proxy.url}${PREFIX}/job`,
+        body: fromPage,
+        headers: { cookie },
+      },
     ];
     // Each way must answer the GetJob with 200 before it is measured.
     for (const s of subjects) {
-      const r = await fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json', ...s.headers }, body: s.body });
+      const r = await fetch(s.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...s.headers },
+        body: s.body,
+      });
       const text = await r.text();
-      if (r.status !== 200 || JSON.parse(text).getJobResponse?.job?.id !== id) throw new Error(`${s.name}: ${r.status} ${text}`);
+      if (r.status !== 200 || JSON.parse(text).getJobResponse?.job?.id !== id)
+        throw new Error(`${s.name}: ${r.status} ${text}`);
     }
     const results = {};
     for (const s of subjects) {
-      const opts = { url: s.url, method: 'POST', connections, headers: { 'content-type': 'application/json', ...s.headers }, body: s.body };
+      const opts = {
+        url: s.url,
+        method: 'POST',
+        connections,
+        headers: { 'content-type': 'application/json', ...s.headers },
+        body: s.body,
+      };
       await cannon({ ...opts, duration: warmup });
       const r = await cannon({ ...opts, duration });
       results[s.id] = {
@@ -151,21 +206,41 @@ export async function run({ quick = false } = {}) {
       `autocannon, ${connections} connections, ${duration} s per subject after a ${warmup} s warm-up, one after another, on loopback; a GetJob of one existing job. The emulator, our proxy and the pass-through each run in their own process, autocannon in the bench's. Requests per second: mean of the per-second samples (min–max of them); latency from autocannon's histogram (whole milliseconds).`,
       'Our proxy does its whole job on every request: session cookie check, rate limit, body checks and validation, scope, a rebuilt upstream body with credentials, scope taken off the answer, secrets scrubbed. The session cookie is fixed (a browser keeps it), the rate limit set to 10⁹ so it does not throttle.',
       '',
-      table(['path', 'requests/s (min–max)', 'p50', 'p99', 'requests', 'non-2xx / errors', 'ours: rate ÷ this, p50 − this'], rows),
+      table(
+        ['path', 'requests/s (min–max)', 'p50', 'p99', 'requests', 'non-2xx / errors', 'ours: rate ÷ this, p50 − this'],
+        rows,
+      ),
       '',
-      table(['goal', 'figure', 'met?'], [
-        ['keeps ≥ 80% of the direct request rate', `${fmt(keeps * 100)}%`, met(rateOk)],
-        ['adds ≤ 2 ms at p50', `${fmt(adds)} ms`, met(latencyOk)],
-      ]),
+      table(
+        ['goal', 'figure', 'met?'],
+        [
+          ['keeps ≥ 80% of the direct request rate', `${fmt(keeps * 100)}%`, met(rateOk)],
+          ['adds ≤ 2 ms at p50', `${fmt(adds)} ms`, met(latencyOk)],
+        ],
+      ),
     ].join('\n');
     // A run with failed requests measured something else than the GetJob: the table shows the counts, and the goal fails.
     const clean = subjects.every((s) => !results[s.id].non2xx && !results[s.id].errors);
     return {
       markdown,
       goals: [
-        { name: 'Proxy keeps ≥ 80% of the direct request rate', ok: rateOk, figure: `${fmt(keeps * 100)}% (${fmt(ours.rps)} vs ${fmt(direct.rps)} req/s)` },
-        { name: 'Proxy adds ≤ 2 ms at p50', ok: latencyOk, figure: `${fmt(adds)} ms (${fmt(ours.p50)} vs ${fmt(direct.p50)} ms)` },
-        { name: 'Every request of the proxy benchmark answered 2xx, without errors', ok: clean, figure: subjects.map((s) => `${s.id}: ${results[s.id].non2xx} non-2xx, ${results[s.id].errors} errors`).join('; ') },
+        {
+          name: 'Proxy keeps ≥ 80% of the direct request rate',
+          ok: rateOk,
+          figure: `${fmt(keeps * 100)}% (${fmt(ours.rps)} vs ${fmt(direct.rps)} req/s)`,
+        },
+        {
+          name: 'Proxy adds ≤ 2 ms at p50',
+          ok: latencyOk,
+          figure: `${fmt(adds)} ms (${fmt(ours.p50)} vs ${fmt(direct.p50)} ms)`,
+        },
+        {
+          name: 'Every request of the proxy benchmark answered 2xx, without errors',
+          ok: clean,
+          figure: subjects
+            .map((s) => `${s.id}: ${results[s.id].non2xx} non-2xx, ${results[s.id].errors} errors`)
+            .join('; '),
+        },
       ],
       data: results,
     };

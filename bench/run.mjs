@@ -28,6 +28,7 @@ const ITEMS = [
   { n: 4, title: 'Parsing', run: async (o) => (await import('./throughput.mjs')).runParsing(o) },
   { n: 5, title: 'Proxy overhead', run: async (o) => (await import('./proxy.mjs')).run(o) },
   { n: 6, title: 'Waiting', run: async (o) => (await import('./waiting.mjs')).run(o) },
+  { n: 7, title: 'Voice', run: async (o) => (await import('./voice.mjs')).run(o) },
 ];
 
 function sh(cmd, cmdArgs) {
@@ -40,11 +41,15 @@ function sh(cmd, cmdArgs) {
 function preflight() {
   const missingPkg = () => [...PAGE_FILES, ...EDGE_FILES].some((f) => !existsSync(path.join(ROOT, f)));
   const peers = ['@fal-ai/client', 'replicate', 'zod', 'ajv', 'autocannon', 'esbuild'];
-  if (!existsSync(path.join(ROOT, 'node_modules/.package-lock.json')) || peers.some((p) => !existsSync(path.join(ROOT, 'node_modules', p, 'package.json')))) {
+  if (
+    !existsSync(path.join(ROOT, 'node_modules/.package-lock.json')) ||
+    peers.some((p) => !existsSync(path.join(ROOT, 'node_modules', p, 'package.json')))
+  ) {
     sh('bash', ['scripts/setup.sh']);
   }
   if (args.includes('--build') || missingPkg()) sh('bash', ['scripts/build.sh']);
-  if ((!only || only.has(5)) && !existsSync(emulatorBin)) sh('cargo', ['build', '--release', '-p', 'singing-cloning-emulator']);
+  if ((!only || only.has(5)) && !existsSync(emulatorBin))
+    sh('cargo', ['build', '--release', '-p', 'singing-cloning-emulator']);
   if (missingPkg()) throw new Error('pkg/ is still incomplete after the build');
 }
 
@@ -59,7 +64,9 @@ function tryRun(cmd, cmdArgs) {
 function machine() {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   const cpu = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
-  const osRelease = existsSync('/etc/os-release') ? /^PRETTY_NAME="?([^"\n]+)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] : null;
+  const osRelease = existsSync('/etc/os-release')
+    ? /^PRETTY_NAME="?([^"\n]+)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1]
+    : null;
   const rustc = tryRun('rustc', ['--version']) ?? tryRun(path.join(os.homedir(), '.cargo/bin/rustc'), ['--version']);
   const commit = tryRun('git', ['rev-parse', '--short', 'HEAD']);
   const dirty = tryRun('git', ['status', '--porcelain', '--', 'src', 'js', 'pkg', 'Cargo.toml', 'Cargo.lock']);
@@ -72,8 +79,15 @@ function machine() {
     os: `${osRelease ?? os.type()} (${os.type()} ${os.release()}, ${os.arch()})`,
     rustc: rustc ?? 'unknown',
     commit: commit ? `${commit}${dirty ? ' (with uncommitted changes)' : ''}` : 'unknown',
-    load: os.loadavg().map((l) => l.toFixed(2)).join(', '),
-    pkgBuilt: existsSync(path.join(ROOT, PAGE_FILES[2])) ? statSync(path.join(ROOT, PAGE_FILES[2])).mtime.toISOString().replace(/\.\d+Z$/, 'Z') : 'missing',
+    load: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', '),
+    pkgBuilt: existsSync(path.join(ROOT, PAGE_FILES[0]))
+      ? statSync(path.join(ROOT, PAGE_FILES[0]))
+          .mtime.toISOString()
+          .replace(/\.\d+Z$/, 'Z')
+      : 'missing',
   };
 }
 
@@ -91,18 +105,21 @@ async function main() {
     done.push({ ...item, result });
   }
   const goals = done.flatMap((d) => d.result.goals.map((g) => ({ ...g, item: d.n })));
-  const machineTable = table(['', ''], [
-    ['date', m.date],
-    ['CPU', `${m.cpu}, ${m.cores} cores`],
-    ['memory', m.memory],
-    ['OS', m.os],
-    ['Node', m.node],
-    ['Rust (stable toolchain)', m.rustc],
-    ['commit', m.commit],
-    ['pkg/ built', m.pkgBuilt],
-    ['load average at start', m.load],
-    ['run time', `${Math.round((Date.now() - started) / 1000)} s`],
-  ]);
+  const machineTable = table(
+    ['', ''],
+    [
+      ['date', m.date],
+      ['CPU', `${m.cpu}, ${m.cores} cores`],
+      ['memory', m.memory],
+      ['OS', m.os],
+      ['Node', m.node],
+      ['Rust (stable toolchain)', m.rustc],
+      ['commit', m.commit],
+      ['pkg/ built', m.pkgBuilt],
+      ['load average at start', m.load],
+      ['run time', `${Math.round((Date.now() - started) / 1000)} s`],
+    ],
+  );
   const md = [
     '# Benchmarks',
     '',
@@ -114,7 +131,10 @@ async function main() {
     '',
     '## Goals',
     '',
-    table(['item', 'goal', 'figure', 'met?'], goals.map((g) => [g.item, g.name, g.figure, g.info ? (g.ok ? 'faster' : 'slower') : met(g.ok)])),
+    table(
+      ['item', 'goal', 'figure', 'met?'],
+      goals.map((g) => [g.item, g.name, g.figure, g.info ? (g.ok ? 'faster' : 'slower') : met(g.ok)]),
+    ),
     '',
     ...done.flatMap((d) => [`## ${d.n}. ${d.title}`, '', d.result.markdown, '']),
   ].join('\n');

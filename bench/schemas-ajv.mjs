@@ -72,6 +72,7 @@ export const createJobBodySchema = {
                       useSeparate: { type: ['integer', 'null'], enum: [1, 2, null] },
                     },
                     if: { required: ['type'], properties: { type: { const: 1 } } },
+                    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's own keyword.
                     then: { properties: { totalEpoch: { type: 'null' } } },
                     else: { properties: { totalEpoch: { type: ['integer', 'null'], minimum: 1, maximum: 50 } } },
                   },
@@ -84,10 +85,13 @@ export const createJobBodySchema = {
                 smartContentDescriptor: {
                   type: 'object',
                   required: ['singingCloning'],
-                  properties: { singingCloning: { type: 'object', required: ['type'], properties: { type: { const: 1 } } } },
+                  properties: {
+                    singingCloning: { type: 'object', required: ['type'], properties: { type: { const: 1 } } },
+                  },
                 },
               },
             },
+            // biome-ignore lint/suspicious/noThenProperty: JSON Schema's own keyword.
             then: { required: ['contentId'], properties: { contentId: nonEmpty } },
           },
         },
@@ -112,7 +116,11 @@ const job = {
         properties: {
           sourceData: str,
           url: str,
-          source: { type: ['object', 'null'], required: ['contentId', 'path'], properties: { contentId: { type: 'string' }, path: { type: 'string' } } },
+          source: {
+            type: ['object', 'null'],
+            required: ['contentId', 'path'],
+            properties: { contentId: { type: 'string' }, path: { type: 'string' } },
+          },
         },
       },
     },
@@ -187,7 +195,11 @@ export function validateCreateJobBody(body) {
       if (!Array.isArray(selectors)) return;
       selectors.forEach((n, j) => {
         if (Number.isInteger(n) && (n < 0 || n >= inputs.length)) {
-          errors.push({ instancePath: `/createJobRequest/outputs/${i}/inputSelectors/${j}`, keyword: 'reference', message: 'must be the index of an input' });
+          errors.push({
+            instancePath: `/createJobRequest/outputs/${i}/inputSelectors/${j}`,
+            keyword: 'reference',
+            message: 'must be the index of an input',
+          });
         }
       });
     });

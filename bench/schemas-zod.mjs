@@ -34,7 +34,9 @@ const output = z
       outputPrefix: maxChars(19).nullish(),
       singingCloning: z.object({
         type: int.refine((n) => n === 1 || n === 2, 'must be 1 (generate audio) or 2 (train a model)'),
-        modelName: nonEmpty.refine((s) => charLength(s) <= 63, 'must be shorter than 64 characters').regex(/^[A-Za-z0-9_]+$/, 'must contain only ASCII letters, digits and underscores'),
+        modelName: nonEmpty
+          .refine((s) => charLength(s) <= 63, 'must be shorter than 64 characters')
+          .regex(/^[A-Za-z0-9_]+$/, 'must contain only ASCII letters, digits and underscores'),
         totalEpoch: int.nullish(),
         useSeparate: int.refine((n) => n === 1 || n === 2, 'must be 1 (off) or 2 (on)').nullish(),
       }),
@@ -43,10 +45,21 @@ const output = z
   .superRefine((o, ctx) => {
     const cloning = o.smartContentDescriptor.singingCloning;
     if (cloning.totalEpoch != null) {
-      if (cloning.type === 1) ctx.addIssue({ code: 'custom', path: ['smartContentDescriptor', 'singingCloning', 'totalEpoch'], message: 'applies only to training (type 2)' });
-      else if (cloning.totalEpoch < 1 || cloning.totalEpoch > 50) ctx.addIssue({ code: 'custom', path: ['smartContentDescriptor', 'singingCloning', 'totalEpoch'], message: 'must be from 1 to 50' });
+      if (cloning.type === 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['smartContentDescriptor', 'singingCloning', 'totalEpoch'],
+          message: 'applies only to training (type 2)',
+        });
+      else if (cloning.totalEpoch < 1 || cloning.totalEpoch > 50)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['smartContentDescriptor', 'singingCloning', 'totalEpoch'],
+          message: 'must be from 1 to 50',
+        });
     }
-    if (cloning.type === 1 && !o.contentId) ctx.addIssue({ code: 'custom', path: ['contentId'], message: 'is required to generate audio (type 1)' });
+    if (cloning.type === 1 && !o.contentId)
+      ctx.addIssue({ code: 'custom', path: ['contentId'], message: 'is required to generate audio (type 1)' });
   });
 
 export const createJobRequest = z
@@ -58,11 +71,16 @@ export const createJobRequest = z
     outputs: z.array(output).min(1, 'must not be empty'),
   })
   .superRefine((r, ctx) => {
-    r.outputs.forEach((o, i) =>
+    r.outputs.forEach((o, i) => {
       o.inputSelectors.forEach((n, j) => {
-        if (n < 0 || n >= r.inputs.length) ctx.addIssue({ code: 'custom', path: ['outputs', i, 'inputSelectors', j], message: 'must be the index of an input' });
-      }),
-    );
+        if (n < 0 || n >= r.inputs.length)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['outputs', i, 'inputSelectors', j],
+            message: 'must be the index of an input',
+          });
+      });
+    });
   });
 
 export const createJobBody = z.object({
@@ -80,7 +98,15 @@ const job = z.looseObject({
   customId: text,
   callback: text,
   timing: z.looseObject({ createdAt: text, startedAt: text, completedAt: text }).nullish(),
-  inputs: z.array(z.looseObject({ sourceData: text, url: text, source: z.looseObject({ contentId: z.string(), path: z.string() }).nullish() })).nullish(),
+  inputs: z
+    .array(
+      z.looseObject({
+        sourceData: text,
+        url: text,
+        source: z.looseObject({ contentId: z.string(), path: z.string() }).nullish(),
+      }),
+    )
+    .nullish(),
   outputs: z
     .array(
       z.looseObject({
@@ -96,7 +122,9 @@ const job = z.looseObject({
             useSeparate: int.min(1).max(2).nullish(),
           }),
         }),
-        smartContentResult: z.looseObject({ singingCloning: z.looseObject({ songName: text, modelName: text }).nullish() }).nullish(),
+        smartContentResult: z
+          .looseObject({ singingCloning: z.looseObject({ songName: text, modelName: text }).nullish() })
+          .nullish(),
       }),
     )
     .nullish(),

@@ -11,7 +11,13 @@ const body = {
   createJobRequest: {
     customId: 'cover_2024_001',
     inputs: [{ url: 'https://cdn.example.com/songs/song.wav' }],
-    outputs: [{ contentId: 'covers', inputSelectors: [0], smartContentDescriptor: { singingCloning: { type: 1, modelName: 'default' } } }],
+    outputs: [
+      {
+        contentId: 'covers',
+        inputSelectors: [0],
+        smartContentDescriptor: { singingCloning: { type: 1, modelName: 'default' } },
+      },
+    ],
   },
 };
 
@@ -43,5 +49,6 @@ switch (subject) {
     throw new Error(`unknown subject ${subject}`);
 }
 const ms = performance.now() - start;
-if (result == null || (Array.isArray(result) && result.length)) throw new Error(`${subject}: unexpected first result ${JSON.stringify(result)}`);
-process.stdout.write(JSON.stringify({ subject, ms }) + '\n');
+if (result == null || (Array.isArray(result) && result.length))
+  throw new Error(`${subject}: unexpected first result ${JSON.stringify(result)}`);
+process.stdout.write(`${JSON.stringify({ subject, ms })}\n`);

@@ -42,7 +42,13 @@ export async function run({ quick = false } = {}) {
   ].join('\n');
   return {
     markdown,
-    goals: [{ name: 'Start-up within 2× of importing `replicate`', ok: goalOk, figure: `${fmt(ours)} ms vs ${fmt(replicate)} ms (${fmt(ours / replicate)}×)` }],
+    goals: [
+      {
+        name: 'Start-up within 2× of importing `replicate`',
+        ok: goalOk,
+        figure: `${fmt(ours)} ms vs ${fmt(replicate)} ms (${fmt(ours / replicate)}×)`,
+      },
+    ],
     data: { stats },
   };
 }

@@ -6,7 +6,15 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as z from 'zod';
 import { validate, parseResponse } from 'singing-cloning';
-import { zodCreateJobBody, zodGetJobResponse, ajvValidateCreateJobBody, ajvCheckGetJobResponse, validCreateJob, invalidCreateJob, INVALID_ISSUES } from './schemas.mjs';
+import {
+  zodCreateJobBody,
+  zodGetJobResponse,
+  ajvValidateCreateJobBody,
+  ajvCheckGetJobResponse,
+  validCreateJob,
+  invalidCreateJob,
+  INVALID_ISSUES,
+} from './schemas.mjs';
 import { ROOT } from './weight.mjs';
 
 const rounds = Number(process.argv[2] ?? 10);
@@ -63,7 +71,8 @@ for (const [subject, fn] of Object.entries(cases['validate-invalid'])) {
   if (n !== INVALID_ISSUES) throw new Error(`${subject} finds ${n} issues in the invalid body, not ${INVALID_ISSUES}`);
 }
 for (const [subject, fn] of Object.entries(cases.parse)) {
-  if (fn().getJobResponse.job.id !== 'a95e9d74-6602-4405-a3fc-6408a76bcc98') throw new Error(`${subject} misreads the answer`);
+  if (fn().getJobResponse.job.id !== 'a95e9d74-6602-4405-a3fc-6408a76bcc98')
+    throw new Error(`${subject} misreads the answer`);
 }
 
 let sink = 0;
@@ -99,4 +108,4 @@ for (const [name, subjects] of Object.entries(cases)) {
     }
   }
 }
-process.stdout.write(JSON.stringify({ results, sink }) + '\n');
+process.stdout.write(`${JSON.stringify({ results, sink })}\n`);

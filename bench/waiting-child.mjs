@@ -14,7 +14,10 @@ const clock = new VirtualClock().install();
 const { SingingCloningClient } = await import('singing-cloning');
 
 let seed = 20261125;
-const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+const random = () => {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed / 2147483648;
+};
 
 /** A fake service with one job of `lengthMs`, created at virtual time `createdAt`. */
 function fakeService(lengthMs, createdAt) {
@@ -24,7 +27,8 @@ function fakeService(lengthMs, createdAt) {
     log.requests++;
     const request = input instanceof Request ? input : new Request(input, init);
     const body = JSON.parse(await request.text());
-    if (body.action !== 'GetJob' || body.getJobRequest?.id !== jobId) throw new Error(`unexpected request ${JSON.stringify(body)}`);
+    if (body.action !== 'GetJob' || body.getJobRequest?.id !== jobId)
+      throw new Error(`unexpected request ${JSON.stringify(body)}`);
     const rtt = 20 + random() * 60;
     await clock.sleep(rtt / 2);
     const t = clock.now - createdAt;
@@ -34,9 +38,19 @@ function fakeService(lengthMs, createdAt) {
       id: jobId,
       state,
       customId: 'bench_wait',
-      timing: { createdAt: at(0), startedAt: state >= 2 ? at(1000) : '0', completedAt: state === 3 ? at(lengthMs) : '0' },
+      timing: {
+        createdAt: at(0),
+        startedAt: state >= 2 ? at(1000) : '0',
+        completedAt: state === 3 ? at(lengthMs) : '0',
+      },
       inputs: [{ url: 'https://cdn.example.com/song.wav' }],
-      outputs: [{ contentId: 'covers', inputSelectors: [0], smartContentDescriptor: { singingCloning: { type: 1, modelName: 'default' } } }],
+      outputs: [
+        {
+          contentId: 'covers',
+          inputSelectors: [0],
+          smartContentDescriptor: { singingCloning: { type: 1, modelName: 'default' } },
+        },
+      ],
     };
     const text = JSON.stringify({ requestId: `r${log.requests}`, getJobResponse: { job } });
     await clock.sleep(rtt / 2);
@@ -48,7 +62,12 @@ function fakeService(lengthMs, createdAt) {
 async function ours(lengthMs) {
   const createdAt = clock.now;
   const service = fakeService(lengthMs, createdAt);
-  const client = new SingingCloningClient({ endpoint: 'https://bench.invalid/release', secretId: 'bench-secret-id', secretKey: 'bench-secret-key', fetch: service.fetch });
+  const client = new SingingCloningClient({
+    endpoint: 'https://bench.invalid/release',
+    secretId: 'bench-secret-id',
+    secretKey: 'bench-secret-key',
+    fetch: service.fetch,
+  });
   let updates = 0;
   const job = await clock.run(client.waitForJob(service.jobId, { onUpdate: () => updates++ }));
   if (job.status !== 'COMPLETED') throw new Error(`waitForJob ended with ${job.status}`);
@@ -63,7 +82,12 @@ async function fixed(lengthMs) {
       const response = await service.fetch('https://bench.invalid/release/job', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ action: 'GetJob', secretId: 'bench-secret-id', secretKey: 'bench-secret-key', getJobRequest: { id: service.jobId } }),
+        body: JSON.stringify({
+          action: 'GetJob',
+          secretId: 'bench-secret-id',
+          secretKey: 'bench-secret-key',
+          getJobRequest: { id: service.jobId },
+        }),
       });
       const job = JSON.parse(await response.text()).getJobResponse.job;
       if (job.state >= 3) return job;
@@ -83,4 +107,4 @@ for (const seconds of JOBS_S) {
   }
 }
 clock.uninstall();
-process.stdout.write(JSON.stringify(results) + '\n');
+process.stdout.write(`${JSON.stringify(results)}\n`);

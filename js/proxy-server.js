@@ -34,10 +34,30 @@ const CONTENT_TYPES = {
 };
 
 // Hop-by-hop headers describe this connection, not the request.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection', 'host', 'http2-settings']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-connection',
+  'host',
+  'http2-settings',
+]);
 
 /** Bodies up to this size that declare their length are read whole before the handler runs. */
 const BUFFERED_BODY_BYTES = 1 << 20;
+
+/**
+ * How long a connection may take, in milliseconds: to send a request's headers, to send
+ * the whole request, and to send the next request on a kept-alive connection. A client
+ * that sends nothing useful is disconnected after these, not held for minutes.
+ */
+export const DEFAULT_TIMEOUTS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
+
+/** An upstream answer up to this size is read whole (fast); a larger one is streamed, so the handler's cap can stop it. */
+const BUFFERED_ANSWER_BYTES = 1 << 20;
 
 /** The whole body of `req`. */
 function readWhole(req) {
@@ -57,7 +77,10 @@ function readWhole(req) {
 async function toRequest(req, fallbackOrigin) {
   if (!req.url?.startsWith('/')) return null;
   const host = req.headers.host;
-  const origin = host && /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host) ? `http://${host}` : fallbackOrigin;
+  const origin =
+    host && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)
+      ? `http://${host}`
+      : fallbackOrigin;
   try {
     const headers = new Headers();
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
@@ -114,7 +137,8 @@ async function serveStatic(req, res, root, at = '/') {
     return plain(res, 400, 'bad path');
   }
   const segments = pathname.split('/').filter(Boolean);
-  if (pathname.includes('\0') || pathname.includes('\\') || segments.some((s) => s.startsWith('.'))) return plain(res, 404, 'not found');
+  if (pathname.includes('\0') || pathname.includes('\\') || segments.some((s) => s.startsWith('.')))
+    return plain(res, 404, 'not found');
   let file = path.join(root, ...segments);
   try {
     if ((await stat(file)).isDirectory()) file = path.join(file, 'index.html');
@@ -154,16 +178,37 @@ async function serveStatic(req, res, root, at = '/') {
   headers['content-length'] = String(size ? end - start + 1 : 0);
   res.writeHead(status, headers);
   if (req.method === 'HEAD' || size === 0) return res.end();
-  createReadStream(file, { start, end }).on('error', () => res.destroy()).pipe(res);
+  createReadStream(file, { start, end })
+    .on('error', () => res.destroy())
+    .pipe(res);
 }
 
 /**
  * Serves `handler` (a fetch handler) on node:http. Requests outside `prefix` go to the
  * files of `staticDir` when one is given. `mounts` serves more directories under URL
  * prefixes, e.g. `{ '/sdk/pkg/': 'node_modules/singing-cloning/pkg' }` (the longest
- * matching prefix wins over `staticDir`). Resolves to `{ server, url, close }` once listening.
+ * matching prefix wins over `staticDir`). The handler gets `{ clientAddress }`, the
+ * socket's peer, as its second argument. `headersTimeoutMs`, `requestTimeoutMs` and
+ * `keepAliveTimeoutMs` bound how long a connection may send nothing useful
+ * (`DEFAULT_TIMEOUTS`). Resolves to `{ server, url, close }` once listening.
  */
-export async function serve(handler, { port = 8787, host = '127.0.0.1', prefix = '/api/singing-cloning', staticDir, mounts = {} } = {}) {
+export async function serve(
+  handler,
+  {
+    port = 8787,
+    host = '127.0.0.1',
+    prefix = '/api/singing-cloning',
+    staticDir,
+    mounts = {},
+    headersTimeoutMs = DEFAULT_TIMEOUTS.headersTimeoutMs,
+    requestTimeoutMs = DEFAULT_TIMEOUTS.requestTimeoutMs,
+    keepAliveTimeoutMs = DEFAULT_TIMEOUTS.keepAliveTimeoutMs,
+  } = {},
+) {
+  for (const [name, value] of Object.entries({ headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs })) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new RangeError(`${name} must be a whole number of milliseconds, 1 or more`);
+  }
   const root = staticDir ? await realpath(path.resolve(staticDir)) : null;
   const mounted = [];
   for (const [at, dir] of Object.entries(mounts)) {
@@ -172,10 +217,21 @@ export async function serve(handler, { port = 8787, host = '127.0.0.1', prefix =
   }
   mounted.sort((a, b) => b[0].length - a[0].length);
   let fallbackOrigin = `http://${host}`;
-  const server = createServer(async (req, res) => {
+  const timeouts = {
+    headersTimeout: Math.min(headersTimeoutMs, requestTimeoutMs),
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    // Node checks the two timeouts above this often (30 s by default, which would let a
+    // short timeout run far longer).
+    connectionsCheckingInterval: Math.max(
+      50,
+      Math.min(1000, Math.floor(Math.min(headersTimeoutMs, requestTimeoutMs) / 4)),
+    ),
+  };
+  const server = createServer(timeouts, async (req, res) => {
     try {
       const pathname = (req.url ?? '').split('?')[0];
-      const api = pathname === prefix || pathname.startsWith(prefix + '/');
+      const api = pathname === prefix || pathname.startsWith(`${prefix}/`);
       if (!api) {
         const mount = mounted.find(([at]) => pathname.startsWith(at));
         if (mount) return await serveStatic(req, res, mount[1], mount[0]);
@@ -183,7 +239,7 @@ export async function serve(handler, { port = 8787, host = '127.0.0.1', prefix =
       }
       const request = await toRequest(req, fallbackOrigin);
       if (!request) return plain(res, 400, 'bad request');
-      await sendResponse(req, res, await handler(request));
+      await sendResponse(req, res, await handler(request, { clientAddress: req.socket.remoteAddress ?? null }));
     } catch {
       if (!res.headersSent) plain(res, 500, 'internal error');
       else res.destroy();
@@ -197,10 +253,11 @@ export async function serve(handler, { port = 8787, host = '127.0.0.1', prefix =
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}`;
   fallbackOrigin = url;
-  const close = () => new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections?.();
-  });
+  const close = () =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections?.();
+    });
   return { server, url, close };
 }
 
@@ -221,19 +278,40 @@ export async function nodeFetch(request) {
   if (body) headers['content-length'] = String(body.length);
   return new Promise((resolve, reject) => {
     const outgoing = send(url, { method: request.method, headers, agent: agents[url.protocol] }, (incoming) => {
+      const answerHeaders = new Headers();
+      for (let i = 0; i + 1 < incoming.rawHeaders.length; i += 2)
+        answerHeaders.append(incoming.rawHeaders[i], incoming.rawHeaders[i + 1]);
+      const status = incoming.statusCode ?? 502;
+      const nullBody = status === 204 || status === 304 || request.method === 'HEAD';
       const chunks = [];
-      incoming.on('data', (chunk) => chunks.push(chunk));
-      incoming.once('error', reject);
-      incoming.once('end', () => {
-        const answerHeaders = new Headers();
-        for (let i = 0; i + 1 < incoming.rawHeaders.length; i += 2) answerHeaders.append(incoming.rawHeaders[i], incoming.rawHeaders[i + 1]);
-        const status = incoming.statusCode ?? 502;
-        const nullBody = status === 204 || status === 304 || request.method === 'HEAD';
+      let size = 0;
+      const onEnd = () =>
         resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, headers: answerHeaders }));
-      });
+      const onData = (chunk) => {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size <= BUFFERED_ANSWER_BYTES || nullBody) return;
+        // A large answer: handed on as a stream, so that the reader's cap (the proxy's
+        // maxUpstreamBytes) stops it instead of this buffer growing without end.
+        incoming.off('data', onData);
+        incoming.off('end', onEnd);
+        incoming.pause();
+        const rest = Readable.from(
+          (async function* () {
+            yield* chunks.splice(0);
+            for await (const more of incoming) yield more;
+          })(),
+        );
+        rest.once('close', () => incoming.destroy());
+        resolve(new Response(Readable.toWeb(rest), { status, headers: answerHeaders }));
+      };
+      incoming.on('data', onData);
+      incoming.once('error', reject);
+      incoming.once('end', onEnd);
     });
     outgoing.once('error', reject);
-    const abort = () => outgoing.destroy(request.signal.reason instanceof Error ? request.signal.reason : new Error('aborted'));
+    const abort = () =>
+      outgoing.destroy(request.signal.reason instanceof Error ? request.signal.reason : new Error('aborted'));
     if (request.signal.aborted) return abort();
     request.signal.addEventListener('abort', abort, { once: true });
     outgoing.end(body ?? undefined);
@@ -252,7 +330,7 @@ async function main() {
     handler = createProxyHandler({ ...configFromEnv(env), fetch: nodeFetch });
   } catch (error) {
     const issues = (error.issues ?? []).map((i) => `  ${i.path}: ${i.message}`).join('\n');
-    console.error(`singing-cloning proxy: ${error.message}${issues ? '\n' + issues : ''}`);
+    console.error(`singing-cloning proxy: ${error.message}${issues ? `\n${issues}` : ''}`);
     process.exit(2);
   }
   const port = Number(env.PORT ?? 8787);
@@ -260,13 +338,34 @@ async function main() {
     console.error('singing-cloning proxy: PORT must be a port number, 0 for a free one');
     process.exit(2);
   }
+  const timeouts = {};
+  for (const [name, key] of [
+    ['SINGING_CLONING_HEADERS_TIMEOUT_MS', 'headersTimeoutMs'],
+    ['SINGING_CLONING_REQUEST_TIMEOUT_MS', 'requestTimeoutMs'],
+    ['SINGING_CLONING_KEEP_ALIVE_TIMEOUT_MS', 'keepAliveTimeoutMs'],
+  ]) {
+    if (!env[name]?.trim()) continue;
+    const ms = Number(env[name]);
+    if (!Number.isInteger(ms) || ms < 1) {
+      console.error(`singing-cloning proxy: ${name} must be a whole number of milliseconds, 1 or more`);
+      process.exit(2);
+    }
+    timeouts[key] = ms;
+  }
   const { url, close } = await serve(handler, {
     port,
     host: env.SINGING_CLONING_HOST || '127.0.0.1',
     prefix: env.SINGING_CLONING_PREFIX || '/api/singing-cloning',
     staticDir: env.SINGING_CLONING_STATIC_DIR || undefined,
+    ...timeouts,
   });
   console.log(`singing-cloning proxy listening on ${url}`);
+  if (env.SINGING_CLONING_STATIC_DIR && !env.SINGING_CLONING_PUBLIC_URL?.trim()) {
+    // No origin is taken from Host (DNS rebinding), so the page's own origin must be configured.
+    console.error(
+      `singing-cloning proxy: pages served here call the API from their own origin: set SINGING_CLONING_PUBLIC_URL (e.g. ${url}) or list it in SINGING_CLONING_ALLOWED_ORIGINS`,
+    );
+  }
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.once(signal, async () => {
       await close();

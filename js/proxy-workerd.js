@@ -7,10 +7,14 @@ import wasm from '../pkg/singing_cloning_edge_bg.wasm';
 
 initSync({ module: wasm });
 
-/** See js/proxy.js. */
+/**
+ * See js/proxy.js. On Workers the client's address is `CF-Connecting-IP`, which
+ * Cloudflare sets on every request (a client's own is overwritten), so it is read here;
+ * the second argument of a Worker's `fetch` is its env, not connection info.
+ */
 export function createProxyHandler(config) {
   const handler = new ProxyHandler(config);
-  return (request) => handler.fetch(request);
+  return (request) => handler.fetch(request, { clientAddress: request.headers.get('cf-connecting-ip') });
 }
 
 export { configFromEnv, verifyWebhook };
@@ -27,7 +31,10 @@ export default {
       const issues = (error.issues ?? []).map(({ path, code, message }) => ({ path, code, message }));
       console.error('singing-cloning proxy misconfigured:', JSON.stringify(issues));
       const body = { error: { code: 'misconfigured', message: 'the proxy is not configured correctly', issues } };
-      return new Response(JSON.stringify(body), { status: 500, headers: { 'content-type': 'application/json; charset=utf-8' } });
+      return new Response(JSON.stringify(body), {
+        status: 500,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+      });
     }
     return fromEnv(request);
   },

@@ -74,7 +74,13 @@ function startEmulator(dataDir) {
   const lines = createInterface({ input: emulator.stdout });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the emulator did not start within 30 s')), 30_000);
-    emulator.once('error', (error) => reject(new Error(`cannot start the emulator (${bin}): ${error.message}; build it with: cargo build --release -p singing-cloning-emulator`)));
+    emulator.once('error', (error) =>
+      reject(
+        new Error(
+          `cannot start the emulator (${bin}): ${error.message}; build it with: cargo build --release -p singing-cloning-emulator`,
+        ),
+      ),
+    );
     let listening = false;
     emulator.once('exit', (code, signal) => {
       if (!listening) reject(new Error(`the emulator exited (${signal ?? code}) before it listened`));
@@ -103,7 +109,9 @@ const pageConfig = { endpoint: prefix, contentId: env.SINGING_CLONING_CONTENT_ID
 try {
   if (env.SINGING_CLONING_ENDPOINT) {
     if (!env.SINGING_CLONING_SECRET_ID || !env.SINGING_CLONING_SECRET_KEY) {
-      await fail('SINGING_CLONING_ENDPOINT is set, so SINGING_CLONING_SECRET_ID and SINGING_CLONING_SECRET_KEY must be set too (or unset SINGING_CLONING_ENDPOINT to use the local emulator)');
+      await fail(
+        'SINGING_CLONING_ENDPOINT is set, so SINGING_CLONING_SECRET_ID and SINGING_CLONING_SECRET_KEY must be set too (or unset SINGING_CLONING_ENDPOINT to use the local emulator)',
+      );
     }
     pageConfig.upstream = 'service';
     pageConfig.samples = null;
@@ -147,7 +155,8 @@ await writeFile(path.join(work, 'public/config.json'), JSON.stringify(pageConfig
 const port = Number(env.PORT ?? 8787);
 if (!Number.isInteger(port) || port < 0 || port > 65535) await fail('PORT must be a port number, 0 for a free one');
 try {
-  server = await serve(handler, {
+  // Through a closure: the handler is made again below once the server's own address is known.
+  server = await serve((request, info) => handler(request, info), {
     port,
     host: env.SINGING_CLONING_HOST || '127.0.0.1',
     prefix,
@@ -155,9 +164,17 @@ try {
     mounts,
   });
 } catch (error) {
-  await fail(error.code === 'EADDRINUSE'
-    ? `port ${port} is in use: stop what uses it, or choose another with PORT=… (0 for a free one)`
-    : `cannot listen: ${error.message}`);
+  await fail(
+    error.code === 'EADDRINUSE'
+      ? `port ${port} is in use: stop what uses it, or choose another with PORT=… (0 for a free one)`
+      : `cannot listen: ${error.message}`,
+  );
+}
+
+// The proxy builds no origin from `Host`: the page's origin is the server's own address, known
+// only now (PORT=0 picks a free port). The demo is served at exactly that address.
+if (!proxyEnv.SINGING_CLONING_PUBLIC_URL) {
+  handler = createProxyHandler({ ...configFromEnv(proxyEnv), publicUrl: server.url, fetch: nodeFetch });
 }
 
 console.log(`singing-cloning demo: ${server.url}/`);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, and only what is missing, from the package
 # registries alone: the wasm target, wasm-bindgen-cli at exactly the version in
-# Cargo.lock, wasm-pack, Debian's Chromium and ChromeDriver, and the npm packages.
+# Cargo.lock, wasm-pack, Debian's Chromium and ChromeDriver, and the npm packages (the
+# project's and the consumer apps').
 # Safe to run again and again; `npm start` and `npm test` both begin with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,8 +42,17 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
 fi
 
-# npm ci only when node_modules is missing or older than the lock file.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm packages"
-  npm ci --no-audit --no-fund
-fi
+# Firefox ESR with geckodriver, and WebKitGTK's WebDriver with Xvfb: the other two engines.
+bash scripts/setup-browsers.sh
+
+# The voice checks' Python environment (.venv-voice/: numpy, scipy, pyworld from PyPI).
+bash scripts/setup-voice.sh
+
+# npm ci only when node_modules is missing or older than the lock file: the project's own, and the
+# consumer apps' (tests/consumers: Vite, webpack, Next.js, Bun, pinned), kept between runs.
+for dir in . tests/consumers; do
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    say "installing npm packages in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund)
+  fi
+done

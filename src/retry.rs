@@ -44,7 +44,15 @@ impl RetryPolicy {
 
     /// Decides after attempt number `attempt` (0 for the first) of `action` failed with `error`.
     /// `retry_after` is the answer's `Retry-After` header, `now_ms` the clock for its date form.
-    pub fn decide(&self, action: Action, attempt: u32, error: &Error, retry_after: Option<&str>, now_ms: f64, random: f64) -> Decision {
+    pub fn decide(
+        &self,
+        action: Action,
+        attempt: u32,
+        error: &Error,
+        retry_after: Option<&str>,
+        now_ms: f64,
+        random: f64,
+    ) -> Decision {
         if attempt >= self.max_retries || !error.is_retryable() {
             return Decision::Fail;
         }
@@ -89,8 +97,18 @@ fn http_date_ms(date: &str) -> Option<f64> {
     let mut parts = rest.trim_start().split(' ');
     let day: u32 = parts.next()?.parse().ok()?;
     let month = match parts.next()? {
-        "Jan" => 1, "Feb" => 2, "Mar" => 3, "Apr" => 4, "May" => 5, "Jun" => 6,
-        "Jul" => 7, "Aug" => 8, "Sep" => 9, "Oct" => 10, "Nov" => 11, "Dec" => 12,
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
         _ => return None,
     };
     let year: i64 = parts.next()?.parse().ok()?;
@@ -179,7 +197,10 @@ mod tests {
         assert_eq!(p.decide(get, 0, &Error::Aborted { reason: "x".into() }, None, 0.0, 0.5), Decision::Fail);
         assert_eq!(p.decide(get, 3, &http(503), None, 0.0, 0.5), Decision::Fail);
         // CreateJob: an answer that may hide a created job asks for a look-up first.
-        assert!(matches!(p.decide(create, 0, &Error::Network { message: String::new() }, None, 0.0, 0.5), Decision::LookUp { .. }));
+        assert!(matches!(
+            p.decide(create, 0, &Error::Network { message: String::new() }, None, 0.0, 0.5),
+            Decision::LookUp { .. }
+        ));
         assert!(matches!(p.decide(create, 0, &Error::Timeout, None, 0.0, 0.5), Decision::LookUp { .. }));
         assert!(matches!(p.decide(create, 0, &http(502), None, 0.0, 0.5), Decision::LookUp { .. }));
         assert!(matches!(p.decide(create, 0, &http(429), None, 0.0, 0.5), Decision::Retry { .. }));
@@ -191,9 +212,18 @@ mod tests {
     #[test]
     fn retry_after_wins_over_backoff_but_is_capped() {
         let p = RetryPolicy { max_retries: 3, base_delay_ms: 100, max_delay_ms: 5000 };
-        assert_eq!(p.decide(Action::ListModels, 0, &http(429), Some("2"), 0.0, 0.0), Decision::Retry { delay_ms: 2000 });
-        assert_eq!(p.decide(Action::ListModels, 0, &http(503), Some("3600"), 0.0, 0.0), Decision::Retry { delay_ms: 5000 });
-        assert_eq!(p.decide(Action::ListModels, 0, &http(503), Some("junk"), 0.0, 0.0), Decision::Retry { delay_ms: 0 });
+        assert_eq!(
+            p.decide(Action::ListModels, 0, &http(429), Some("2"), 0.0, 0.0),
+            Decision::Retry { delay_ms: 2000 }
+        );
+        assert_eq!(
+            p.decide(Action::ListModels, 0, &http(503), Some("3600"), 0.0, 0.0),
+            Decision::Retry { delay_ms: 5000 }
+        );
+        assert_eq!(
+            p.decide(Action::ListModels, 0, &http(503), Some("junk"), 0.0, 0.0),
+            Decision::Retry { delay_ms: 0 }
+        );
     }
 
     #[test]

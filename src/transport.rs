@@ -79,6 +79,27 @@ impl Attempt {
         Ok(Attempt { controller, cut, caller, timer })
     }
 
+    /// A promise that settles once this attempt is cut (its timer or the caller's signal):
+    /// resolved, or rejected when `reject`.
+    fn when_cut(&self, reject: bool) -> Promise {
+        let done = self.controller.signal();
+        Promise::new(&mut |resolve, rejecter| {
+            let settle = if reject { rejecter } else { resolve };
+            if done.aborted() {
+                let _ = settle.call0(&JsValue::UNDEFINED);
+            } else {
+                let _ = done.add_event_listener_with_callback("abort", &settle);
+            }
+        })
+    }
+
+    /// `promise`, or a rejection once this attempt is cut, whichever comes first. A caller's
+    /// own `fetch` may not pass our signal on (WebKit drops it from `new Request(request, init)`),
+    /// and the attempt's time limit and the caller's abort must hold all the same.
+    fn or_cut(&self, promise: &Promise) -> JsFuture {
+        JsFuture::from(Promise::race(&js_sys::Array::of2(promise, &self.when_cut(true))))
+    }
+
     /// The error for a failure of this attempt: the abort that caused it, if any.
     fn error(&self, otherwise: Error) -> Error {
         match (self.cut.get(), &self.caller) {
@@ -153,7 +174,10 @@ pub async fn post_json(
         Some(fetch) => {
             let raw: web_sys::Request = request.into();
             let returned = fetch.call1(&JsValue::UNDEFINED, &raw).map_err(|e| attempt.error(network(&describe(&e))))?;
-            let settled = JsFuture::from(Promise::resolve(&returned)).await.map_err(|e| attempt.error(network(&describe(&e))))?;
+            let settled = attempt
+                .or_cut(&Promise::resolve(&returned))
+                .await
+                .map_err(|e| attempt.error(network(&describe(&e))))?;
             settled.dyn_into().map_err(|_| network("fetch did not return a Response"))?
         }
     };
@@ -165,7 +189,7 @@ pub async fn post_json(
     let retry_after = response.headers().get("retry-after").ok().flatten();
     // Read here rather than through gloo-net, whose body reader panics on a rejection that is not an Error.
     let text = match response.text() {
-        Ok(promise) => JsFuture::from(promise).await.map_err(|e| attempt.error(network(&describe(&e))))?,
+        Ok(promise) => attempt.or_cut(&promise).await.map_err(|e| attempt.error(network(&describe(&e))))?,
         Err(e) => return Err(network(&describe(&e))),
     };
     Ok(Answer { status, retry_after, text: text.as_string().unwrap_or_default() })
@@ -181,16 +205,8 @@ fn gloo_message(error: gloo_net::Error) -> String {
 /// Waits `ms` milliseconds; the caller's signal ends the wait at once with `aborted`.
 pub async fn sleep(ms: u32, signal: Option<&AbortSignal>) -> Result<(), Error> {
     let attempt = Attempt::new(signal, Some(ms))?;
-    let done = attempt.controller.signal();
     // Resolves when our controller aborts: on the timer or on the caller's signal.
-    let promise = Promise::new(&mut |resolve, _reject| {
-        if done.aborted() {
-            let _ = resolve.call0(&JsValue::UNDEFINED);
-        } else {
-            let _ = done.add_event_listener_with_callback("abort", &resolve);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
+    let _ = JsFuture::from(attempt.when_cut(false)).await;
     match attempt.cut.get() {
         Cut::Caller => Err(attempt.error(Error::Timeout)),
         _ => Ok(()),

@@ -37,7 +37,10 @@ fn reference_example_is_valid() {
 #[wasm_bindgen_test]
 fn every_issue_has_its_path() {
     let body = json(&concrete(GENERATE));
-    let cloning = get(&get(&get(&get(&get(&body, "createJobRequest"), "outputs"), "0"), "smartContentDescriptor"), "singingCloning");
+    let cloning = get(
+        &get(&get(&get(&get(&body, "createJobRequest"), "outputs"), "0"), "smartContentDescriptor"),
+        "singingCloning",
+    );
     Reflect::set(&cloning, &"modelName".into(), &"bad name".into()).unwrap();
     Reflect::set(&cloning, &"totalEpoch".into(), &5.into()).unwrap();
     Reflect::set(&get(&body, "createJobRequest"), &"customId".into(), &"x".repeat(64).into()).unwrap();
@@ -46,7 +49,10 @@ fn every_issue_has_its_path() {
         vec![
             ("createJobRequest.customId".to_string(), "too_long".to_string()),
             ("createJobRequest.outputs[0].smartContentDescriptor.singingCloning.modelName".into(), "pattern".into()),
-            ("createJobRequest.outputs[0].smartContentDescriptor.singingCloning.totalEpoch".into(), "not_applicable".into()),
+            (
+                "createJobRequest.outputs[0].smartContentDescriptor.singingCloning.totalEpoch".into(),
+                "not_applicable".into()
+            ),
         ]
     );
 }
@@ -58,7 +64,14 @@ fn values_that_are_not_json_are_issues_not_crashes() {
     Reflect::set(&cyclic, &"self".into(), &cyclic).unwrap();
     let nested_function = json(r#"{"action":"GetJob","getJobRequest":{}}"#);
     Reflect::set(&get(&nested_function, "getJobRequest"), &"id".into(), &function).unwrap();
-    for value in [JsValue::UNDEFINED, JsValue::NULL, function.into(), js_sys::Symbol::for_("s").into(), cyclic, JsValue::from_f64(f64::NAN)] {
+    for value in [
+        JsValue::UNDEFINED,
+        JsValue::NULL,
+        function.into(),
+        js_sys::Symbol::for_("s").into(),
+        cyclic,
+        JsValue::from_f64(f64::NAN),
+    ] {
         assert!(!issues(value).is_empty());
     }
     assert_eq!(issues(nested_function), vec![("getJobRequest.id".to_string(), "type".to_string())]);
@@ -66,28 +79,28 @@ fn values_that_are_not_json_are_issues_not_crashes() {
 
 #[wasm_bindgen_test]
 fn parse_response_adds_status_and_keeps_fields() {
-    let body = parse_response_js("GetJob".into(), GET_JOB.into(), JsValue::UNDEFINED).unwrap();
+    let body = parse_response_js("GetJob".into(), GET_JOB.into(), None).unwrap();
     let job = get(&get(&body, "getJobResponse"), "job");
     assert_eq!(get(&job, "status").as_string().as_deref(), Some("COMPLETED"));
     assert_eq!(get(&job, "state").as_f64(), Some(3.0));
     assert_eq!(get(&get(&job, "timing"), "completedAt").as_string().as_deref(), Some("1610513618000"));
-    let list = parse_response_js("ListJobs".into(), LIST_JOBS.into(), 200.into()).unwrap();
+    let list = parse_response_js("ListJobs".into(), LIST_JOBS.into(), Some(200.into())).unwrap();
     let first = get(&get(&get(&list, "listJobsResponse"), "jobs"), "0");
     assert_eq!(get(&first, "status").as_string().as_deref(), Some("COMPLETED"));
 }
 
 #[wasm_bindgen_test]
 fn failures_are_errors_with_a_code() {
-    let error = parse_response_js("GetJob".into(), "<html>oops</html>".into(), 503.into()).unwrap_err();
+    let error = parse_response_js("GetJob".into(), "<html>oops</html>".into(), Some(503.into())).unwrap_err();
     assert!(error.is_instance_of::<js_sys::Error>());
     assert_eq!(get(&error, "code").as_string().as_deref(), Some("http"));
     assert_eq!(get(&error, "status").as_f64(), Some(503.0));
     assert_eq!(get(&error, "retryable").as_bool(), Some(true));
 
-    let error = parse_response_js("GetJob".into(), r#"{"getJobResponse":{"job""#.into(), JsValue::UNDEFINED).unwrap_err();
+    let error = parse_response_js("GetJob".into(), r#"{"getJobResponse":{"job""#.into(), None).unwrap_err();
     assert_eq!(get(&error, "code").as_string().as_deref(), Some("parse"));
 
-    let error = parse_response_js(JsValue::from_f64(1.0), "{}".into(), JsValue::UNDEFINED).unwrap_err();
+    let error = parse_response_js(JsValue::from_f64(1.0), "{}".into(), None).unwrap_err();
     assert_eq!(get(&error, "code").as_string().as_deref(), Some("validation"));
     let first = get(&get(&error, "issues"), "0");
     assert_eq!(get(&first, "path").as_string().as_deref(), Some("action"));

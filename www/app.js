@@ -17,17 +17,20 @@ config.contentId ??= 'covers';
 
 let SingingCloningClient;
 try {
-  ({ SingingCloningClient } = await import('singing-cloning'));
+  const sdk = await import('singing-cloning');
+  await sdk.ready;
+  ({ SingingCloningClient } = sdk);
 } catch (error) {
   showPageError(`The SDK could not load (${error.message}). Start the page with npm start.`);
   throw error;
 }
 const client = new SingingCloningClient({ endpoint: config.endpoint });
 
-$('#upstream').textContent = {
-  emulator: 'Running against the local emulator: jobs take a few seconds.',
-  service: 'Running against the Singing Cloning API.',
-}[config.upstream] ?? 'Running against the service configured in the proxy.';
+$('#upstream').textContent =
+  {
+    emulator: 'Running against the local emulator: jobs take a few seconds.',
+    service: 'Running against the Singing Cloning API.',
+  }[config.upstream] ?? 'Running against the service configured in the proxy.';
 
 // ——— Announcements for screen readers ———
 
@@ -43,7 +46,10 @@ function announce(text) {
 const trainForm = $('#train-form');
 const coverForm = $('#cover-form');
 
-for (const [form, sample, audio] of [[trainForm, config.samples?.voice, '#train-sample'], [coverForm, config.samples?.song, '#cover-sample']]) {
+for (const [form, sample, audio] of [
+  [trainForm, config.samples?.voice, '#train-sample'],
+  [coverForm, config.samples?.song, '#cover-sample'],
+]) {
   const urlField = $('.url-field', form);
   if (sample) {
     $(audio).src = sample.play;
@@ -75,9 +81,19 @@ function explain(error) {
     case 'api':
       switch (error.apiCode) {
         case 'ModelExists':
-          return { text: '', issues: [{ path: 'modelName', message: 'a model with this name exists or is being trained: choose another name' }] };
+          return {
+            text: '',
+            issues: [
+              { path: 'modelName', message: 'a model with this name exists or is being trained: choose another name' },
+            ],
+          };
         case 'ModelNotFound':
-          return { text: '', issues: [{ path: 'modelName', message: 'this model does not exist: refresh the models and choose another' }] };
+          return {
+            text: '',
+            issues: [
+              { path: 'modelName', message: 'this model does not exist: refresh the models and choose another' },
+            ],
+          };
         case 'validation':
           return { text: 'The proxy found mistakes in the request.', issues };
         case 'forbidden_by_policy':
@@ -86,7 +102,10 @@ function explain(error) {
         case 'RequestLimitExceeded':
           return { text: 'Too many requests for now: wait a few seconds and try again.', issues };
         case 'AuthFailure':
-          return { text: 'The service refused the proxy’s credentials: check SINGING_CLONING_SECRET_ID and SINGING_CLONING_SECRET_KEY.', issues };
+          return {
+            text: 'The service refused the proxy’s credentials: check SINGING_CLONING_SECRET_ID and SINGING_CLONING_SECRET_KEY.',
+            issues,
+          };
         case 'upstream_unreachable':
           return { text: 'The proxy cannot reach the service. Is it running?', issues };
         case 'upstream_timeout':
@@ -110,7 +129,11 @@ function explain(error) {
 }
 
 /** The parameter an issue is about: `modelName`, or the last name of a body path. */
-const paramOf = (issue) => issue.path.split(/[.[\]]/).filter((part) => part && !/^\d+$/.test(part)).pop() ?? '';
+const paramOf = (issue) =>
+  issue.path
+    .split(/[.[\]]/)
+    .filter((part) => part && !/^\d+$/.test(part))
+    .pop() ?? '';
 
 function clearIssues(form) {
   for (const issue of form.querySelectorAll('.issue')) {
@@ -129,7 +152,9 @@ function showError(form, error) {
   let first = null;
   for (const issue of issues) {
     const param = paramOf(issue);
-    const holder = [...form.querySelectorAll('[data-params]')].find((el) => el.dataset.params.split(' ').includes(param));
+    const holder = [...form.querySelectorAll('[data-params]')].find((el) =>
+      el.dataset.params.split(' ').includes(param),
+    );
     const message = holder ? $('.issue', holder) : null;
     if (!holder || !message) {
       leftover.push(`${param ? `${param}: ` : ''}${issue.message}`);
@@ -152,7 +177,14 @@ function showError(form, error) {
 
 // ——— Jobs ———
 
-const LABELS = { SUBMITTED: 'Queued', PROCESSING: 'Processing', COMPLETED: 'Completed', ERROR: 'Failed', CANCELED: 'Canceled', UNKNOWN: 'Unknown' };
+const LABELS = {
+  SUBMITTED: 'Queued',
+  PROCESSING: 'Processing',
+  COMPLETED: 'Completed',
+  ERROR: 'Failed',
+  CANCELED: 'Canceled',
+  UNKNOWN: 'Unknown',
+};
 const STEP = { SUBMITTED: 1, PROCESSING: 2 };
 const FINAL = new Set(['COMPLETED', 'ERROR', 'CANCELED']);
 
@@ -167,7 +199,9 @@ function seconds(ms) {
 }
 
 function timingText(timing = {}) {
-  const [created, started, completed] = [timing.createdAt, timing.startedAt, timing.completedAt].map((v) => Number(v ?? 0));
+  const [created, started, completed] = [timing.createdAt, timing.startedAt, timing.completedAt].map((v) =>
+    Number(v ?? 0),
+  );
   const parts = [];
   if (created && started) parts.push(`queued ${seconds(started - created)}`);
   if (started && completed) parts.push(`processed ${seconds(completed - started)}`);
@@ -177,7 +211,10 @@ function timingText(timing = {}) {
 
 function resultBase(output) {
   if (!config.resultBase) return null;
-  return new URL(config.resultBase.replace('{contentId}', encodeURIComponent(output.contentId ?? config.contentId)), location.href).href;
+  return new URL(
+    config.resultBase.replace('{contentId}', encodeURIComponent(output.contentId ?? config.contentId)),
+    location.href,
+  ).href;
 }
 
 function render(entry) {
@@ -185,7 +222,7 @@ function render(entry) {
   const status = job.status ?? 'UNKNOWN';
   const final = FINAL.has(status) || entry.failure;
   const badge = $('.badge', el);
-  badge.textContent = entry.failure ? 'Lost' : LABELS[status] ?? status;
+  badge.textContent = entry.failure ? 'Lost' : (LABELS[status] ?? status);
   badge.dataset.status = entry.failure ? 'ERROR' : status;
   el.setAttribute('aria-busy', String(!final));
   const progress = $('progress', el);
@@ -195,7 +232,8 @@ function render(entry) {
   $('.timing', el).textContent = final ? timingText(job.timing) : '';
   let error = '';
   if (entry.failure) error = `Lost track of this job: ${entry.failure}`;
-  else if (status === 'ERROR') error = 'The service could not finish this job: its audio could not be downloaded or read, or held no voice.';
+  else if (status === 'ERROR')
+    error = 'The service could not finish this job: its audio could not be downloaded or read, or held no voice.';
   else if (status === 'CANCELED') error = 'The job was canceled.';
   $('.job-error', el).textContent = error;
   if (status === 'COMPLETED' && meta.kind === 'train') {
@@ -218,7 +256,8 @@ function render(entry) {
       link.setAttribute('aria-label', `Download the result of ${meta.title} (${song})`);
       result.hidden = false;
     } else if (!base) {
-      $('.timing', el).textContent += ` Written to ${output.contentId ?? config.contentId}${output.destination ?? '/'}${song}.`;
+      $('.timing', el).textContent +=
+        ` Written to ${output.contentId ?? config.contentId}${output.destination ?? '/'}${song}.`;
     }
   }
   tick(entry);
@@ -326,7 +365,8 @@ trainForm.addEventListener('submit', (event) => {
     modelName,
     totalEpoch: epochs.value === '' && !epochs.validity.badInput ? undefined : Number(epochs.value || NaN),
   };
-  const epochsNote = params.totalEpoch === undefined ? '' : ` (${params.totalEpoch} ${params.totalEpoch === 1 ? 'epoch' : 'epochs'})`;
+  const epochsNote =
+    params.totalEpoch === undefined ? '' : ` (${params.totalEpoch} ${params.totalEpoch === 1 ? 'epoch' : 'epochs'})`;
   submit(form, () => client.train(params), { kind: 'train', modelName, title: `Training “${modelName}”${epochsNote}` });
 });
 
@@ -336,8 +376,17 @@ coverForm.addEventListener('submit', (event) => {
   const modelName = form.elements.modelName.value;
   const source = sourceOf(form, config.samples?.song);
   const song = config.samples && form.elements.source.value === 'sample' ? 'the sample song' : fileName(source.url);
-  const params = { ...source, modelName, contentId: config.contentId, separateVocals: form.elements.separateVocals.checked };
-  submit(form, () => client.generate(params), { kind: 'generate', modelName, title: `Cover of ${song} by “${modelName}”` });
+  const params = {
+    ...source,
+    modelName,
+    contentId: config.contentId,
+    separateVocals: form.elements.separateVocals.checked,
+  };
+  submit(form, () => client.generate(params), {
+    kind: 'generate',
+    modelName,
+    title: `Cover of ${song} by “${modelName}”`,
+  });
 });
 
 // ——— Models: a paged table, and every model in the cover form's list ———
@@ -354,17 +403,19 @@ async function refreshModels() {
       offset = Math.max(0, Math.floor((total - 1) / PAGE) * PAGE);
       return refreshModels();
     }
-    body.replaceChildren(...models.map((model) => {
-      const row = document.createElement('tr');
-      const name = document.createElement('td');
-      name.textContent = model.name;
-      if (model.name === 'default') name.insertAdjacentHTML('beforeend', ' <span class="muted">(built in)</span>');
-      const created = document.createElement('td');
-      const ms = Number(model.createdAt ?? 0);
-      created.textContent = ms ? new Date(ms).toLocaleString() : '–';
-      row.append(name, created);
-      return row;
-    }));
+    body.replaceChildren(
+      ...models.map((model) => {
+        const row = document.createElement('tr');
+        const name = document.createElement('td');
+        name.textContent = model.name;
+        if (model.name === 'default') name.insertAdjacentHTML('beforeend', ' <span class="muted">(built in)</span>');
+        const created = document.createElement('td');
+        const ms = Number(model.createdAt ?? 0);
+        created.textContent = ms ? new Date(ms).toLocaleString() : '–';
+        row.append(name, created);
+        return row;
+      }),
+    );
     modelsStatus.textContent = total ? `Models ${offset + 1}–${offset + models.length} of ${total}` : 'No models yet';
     $('#models-prev').disabled = offset === 0;
     $('#models-next').disabled = offset + PAGE >= total;
@@ -409,7 +460,9 @@ try {
 } catch {
   stored = [];
 }
-for (const { id, meta, since } of Array.isArray(stored) ? stored.filter((item) => typeof item?.id === 'string' && item.meta) : []) {
+for (const { id, meta, since } of Array.isArray(stored)
+  ? stored.filter((item) => typeof item?.id === 'string' && item.meta)
+  : []) {
   try {
     const job = await client.getJob(id);
     const entry = addJob(job, meta, since);

@@ -3,7 +3,12 @@
 // minutes run in milliseconds. Timers fire in order of their due time; between two timers
 // the real event loop is drained (setImmediate), so promise chains, fetch Responses and the
 // WebAssembly's futures settle before virtual time moves on.
-const real = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout, dateNow: Date.now, setImmediate: globalThis.setImmediate };
+const real = {
+  setTimeout: globalThis.setTimeout,
+  clearTimeout: globalThis.clearTimeout,
+  dateNow: Date.now,
+  setImmediate: globalThis.setImmediate,
+};
 
 export class VirtualClock {
   constructor(startMs = Date.UTC(2026, 0, 1)) {
@@ -50,8 +55,15 @@ export class VirtualClock {
     let error;
     let failed = false;
     promise.then(
-      (v) => ((settled = true), (value = v)),
-      (e) => ((settled = true), (failed = true), (error = e)),
+      (v) => {
+        settled = true;
+        value = v;
+      },
+      (e) => {
+        settled = true;
+        failed = true;
+        error = e;
+      },
     );
     for (;;) {
       await this.#drain();

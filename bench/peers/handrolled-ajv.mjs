@@ -3,5 +3,9 @@ import { makeHandRolledClient } from './handrolled.mjs';
 import { validateCreateJobBody, checkGetJobResponse } from '../schemas-ajv.mjs';
 
 export function make() {
-  return makeHandRolledClient({ endpoint: '/api/singing-cloning', check: validateCreateJobBody, read: checkGetJobResponse });
+  return makeHandRolledClient({
+    endpoint: '/api/singing-cloning',
+    check: validateCreateJobBody,
+    read: checkGetJobResponse,
+  });
 }

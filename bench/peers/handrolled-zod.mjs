@@ -7,5 +7,9 @@ export function make() {
     const result = createJobBody.safeParse(body);
     return result.success ? [] : result.error.issues;
   };
-  return makeHandRolledClient({ endpoint: '/api/singing-cloning', check, read: (json) => getJobResponseBody.safeParse(json).success });
+  return makeHandRolledClient({
+    endpoint: '/api/singing-cloning',
+    check,
+    read: (json) => getJobResponseBody.safeParse(json).success,
+  });
 }

@@ -6,7 +6,11 @@ export function makeHandRolledClient({ endpoint, check, read, fetch: fetchFn = g
   async function post(path, body) {
     const issues = check(body);
     if (issues.length) throw Object.assign(new Error('invalid request'), { issues });
-    const response = await fetchFn(`${endpoint}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetchFn(`${endpoint}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const json = JSON.parse(await response.text());
     if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { body: json });
     return json;

@@ -35,6 +35,20 @@ pub struct Config {
     pub download_timeout_ms: u64,
     /// Largest URL input or content store upload, bytes (`--max-input-bytes`).
     pub max_input_bytes: u64,
+    /// Largest API request body, bytes (`--max-body-bytes`): refused before it is read.
+    pub max_body_bytes: u64,
+    /// Time a request's headers may take, from their first byte, ms (`--header-timeout-ms`).
+    pub header_timeout_ms: u64,
+    /// Time a request's body may take, once its headers are in, ms (`--body-timeout-ms`).
+    pub body_timeout_ms: u64,
+    /// Time a connection may stay silent between requests (or stall while an answer is
+    /// written) before it is closed, ms (`--idle-timeout-ms`).
+    pub idle_timeout_ms: u64,
+    /// Connections served at once; more wait to be accepted (`--max-connections`).
+    pub max_connections: usize,
+    /// Jobs whose inputs are downloaded, decoded and processed at once; 0 = one per core
+    /// (`--concurrent-jobs`).
+    pub concurrent_jobs: usize,
 }
 
 impl Default for Config {
@@ -52,14 +66,24 @@ impl Default for Config {
             callback_attempts: 6,
             download_timeout_ms: 10_000,
             max_input_bytes: 20 * 1024 * 1024,
+            max_body_bytes: 64 * 1024,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            idle_timeout_ms: 10_000,
+            max_connections: 512,
+            concurrent_jobs: 0,
         }
     }
 }
 
 /// What the command line asks for.
+// Parsed once at start-up: boxing the config would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
+    /// Run with this configuration.
     Run(Config),
+    /// Print the usage.
     Help,
 }
 
@@ -81,6 +105,12 @@ Options (each with its environment fallback):
   --callback-attempts <N>     callback tries in all [SINGING_CLONING_EMULATOR_CALLBACK_ATTEMPTS, default 6]
   --download-timeout-ms <MS>  URL input time limit [SINGING_CLONING_EMULATOR_DOWNLOAD_TIMEOUT_MS, default 10000]
   --max-input-bytes <N>       URL input and upload size limit [SINGING_CLONING_EMULATOR_MAX_INPUT_BYTES, default 20971520]
+  --max-body-bytes <N>        API request body size limit [SINGING_CLONING_EMULATOR_MAX_BODY_BYTES, default 65536]
+  --header-timeout-ms <MS>    time for a request's headers [SINGING_CLONING_EMULATOR_HEADER_TIMEOUT_MS, default 10000]
+  --body-timeout-ms <MS>      time for a request's body [SINGING_CLONING_EMULATOR_BODY_TIMEOUT_MS, default 30000]
+  --idle-timeout-ms <MS>      idle connection limit [SINGING_CLONING_EMULATOR_IDLE_TIMEOUT_MS, default 10000]
+  --max-connections <N>       connections served at once [SINGING_CLONING_EMULATOR_MAX_CONNECTIONS, default 512]
+  --concurrent-jobs <N>       jobs at once, 0 for one per core [SINGING_CLONING_EMULATOR_CONCURRENT_JOBS, default 0]
   -h, --help                  this text
 ";
 
@@ -98,6 +128,12 @@ const SETTINGS: &[(&str, &str)] = &[
     ("--callback-attempts", "SINGING_CLONING_EMULATOR_CALLBACK_ATTEMPTS"),
     ("--download-timeout-ms", "SINGING_CLONING_EMULATOR_DOWNLOAD_TIMEOUT_MS"),
     ("--max-input-bytes", "SINGING_CLONING_EMULATOR_MAX_INPUT_BYTES"),
+    ("--max-body-bytes", "SINGING_CLONING_EMULATOR_MAX_BODY_BYTES"),
+    ("--header-timeout-ms", "SINGING_CLONING_EMULATOR_HEADER_TIMEOUT_MS"),
+    ("--body-timeout-ms", "SINGING_CLONING_EMULATOR_BODY_TIMEOUT_MS"),
+    ("--idle-timeout-ms", "SINGING_CLONING_EMULATOR_IDLE_TIMEOUT_MS"),
+    ("--max-connections", "SINGING_CLONING_EMULATOR_MAX_CONNECTIONS"),
+    ("--concurrent-jobs", "SINGING_CLONING_EMULATOR_CONCURRENT_JOBS"),
 ];
 
 impl Config {
@@ -151,6 +187,13 @@ impl Config {
             "--callback-attempts" => self.callback_attempts = number::<u32>(value)?.max(1),
             "--download-timeout-ms" => self.download_timeout_ms = number(value)?,
             "--max-input-bytes" => self.max_input_bytes = number(value)?,
+            "--max-body-bytes" => self.max_body_bytes = number(value)?,
+            // A timeout of 0 would close every connection at once: at least 1 ms.
+            "--header-timeout-ms" => self.header_timeout_ms = number::<u64>(value)?.max(1),
+            "--body-timeout-ms" => self.body_timeout_ms = number::<u64>(value)?.max(1),
+            "--idle-timeout-ms" => self.idle_timeout_ms = number::<u64>(value)?.max(1),
+            "--max-connections" => self.max_connections = number::<usize>(value)?.max(1),
+            "--concurrent-jobs" => self.concurrent_jobs = number(value)?,
             _ => return Err("unknown flag".into()),
         }
         Ok(())
@@ -192,6 +235,32 @@ mod tests {
         assert_eq!(config.fault.as_deref(), Some("503@3"));
         assert_eq!(config.secret_id, DEFAULT_SECRET_ID);
         assert_eq!(config.base, "/release");
+    }
+
+    #[test]
+    fn limits_and_timeouts_come_from_flags_and_the_environment() {
+        let Command::Run(config) = parse(
+            &["--header-timeout-ms", "250", "--max-connections=0", "--concurrent-jobs", "3"],
+            &[
+                ("SINGING_CLONING_EMULATOR_BODY_TIMEOUT_MS", "400"),
+                ("SINGING_CLONING_EMULATOR_IDLE_TIMEOUT_MS", "0"),
+                ("SINGING_CLONING_EMULATOR_MAX_BODY_BYTES", "1000"),
+                ("SINGING_CLONING_EMULATOR_HEADER_TIMEOUT_MS", "9"),
+            ],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (config.header_timeout_ms, config.body_timeout_ms, config.idle_timeout_ms, config.max_body_bytes),
+            (250, 400, 1, 1000)
+        );
+        assert_eq!((config.max_connections, config.concurrent_jobs), (1, 3));
+        let defaults = Config::default();
+        assert_eq!(
+            (defaults.header_timeout_ms, defaults.idle_timeout_ms, defaults.max_body_bytes),
+            (10_000, 10_000, 65_536)
+        );
     }
 
     #[test]

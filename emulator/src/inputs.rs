@@ -4,14 +4,16 @@
 use singing_cloning::Input;
 
 use crate::audio::{decode, synth, Audio};
-use crate::jobs::run_audio;
+use crate::jobs::run_blocking;
 use crate::state::AppState;
+use crate::store::ContentError;
 
-/// The audio of one input. Errors are the job's: they end it in ERROR.
+/// The audio of one input. Errors are the job's: they end it in ERROR. The caller holds
+/// the job's slot (see [`crate::jobs`]): downloads and decoding count as the job's work.
 pub async fn load(state: &AppState, input: &Input) -> Result<Audio, String> {
     if let Some(text) = &input.source_data {
         let text = text.clone();
-        return run_audio(state, move || Ok(synth::sing_text(&text))).await;
+        return run_blocking(move || Ok(synth::sing_text(&text))).await;
     }
     let (bytes, extension) = if let Some(url) = &input.url {
         (download(state, url).await?, extension_of(url.split(['?', '#']).next().unwrap_or("")))
@@ -20,17 +22,23 @@ pub async fn load(state: &AppState, input: &Input) -> Result<Audio, String> {
             .store
             .content_path(&source.content_id, &source.path)
             .ok_or_else(|| format!("the source path {:?} leaves the content store", source.path))?;
-        let missing = || format!("no file {:?} in content repository {:?}", source.path, source.content_id);
-        let size = tokio::fs::metadata(&path).await.map_err(|_| missing())?.len();
-        if size > state.config.max_input_bytes {
-            return Err(format!("{:?} is larger than {} bytes", source.path, state.config.max_input_bytes));
-        }
-        let bytes = tokio::fs::read(&path).await.map_err(|_| missing())?;
+        let (store, limit) = (state.store.clone(), state.config.max_input_bytes);
+        let read = run_blocking(move || Ok(store.read_content(&path, limit))).await?;
+        let bytes = read.map_err(|e| match e {
+            ContentError::NotFound => {
+                format!("no file {:?} in content repository {:?}", source.path, source.content_id)
+            }
+            ContentError::Refused => {
+                format!("{:?} is a symbolic link or not a regular file", source.path)
+            }
+            ContentError::TooLarge(_) => format!("{:?} is larger than {limit} bytes", source.path),
+            ContentError::Io(_) => format!("{:?} cannot be read", source.path),
+        })?;
         (bytes, extension_of(&source.path))
     } else {
         return Err("the input has none of sourceData, url and source".into());
     };
-    run_audio(state, move || decode::decode(bytes, extension.as_deref())).await
+    run_blocking(move || decode::decode(bytes, extension.as_deref())).await
 }
 
 /// The file extension of a path or URL path, lower case.
@@ -52,7 +60,8 @@ async fn download(state: &AppState, url: &str) -> Result<Vec<u8>, String> {
         if response.content_length().is_some_and(|length| length > limit) {
             return Err(format!("{url} is larger than {limit} bytes"));
         }
-        let mut bytes = Vec::new();
+        // Chunk by chunk, so that a body larger than the limit is never held whole.
+        let mut bytes = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
         while let Some(chunk) = response.chunk().await.map_err(|e| format!("downloading {url} broke off: {e}"))? {
             if bytes.len() as u64 + chunk.len() as u64 > limit {
                 return Err(format!("{url} is larger than {limit} bytes"));

@@ -2,10 +2,13 @@
 //! COMPLETED or ERROR (with `timing`, `timeout` and the callback), cancellation, and the
 //! resumption of unfinished jobs after a restart.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use futures_util::FutureExt;
 use singing_cloning::{
     CreateJobRequest, Job, JobState, Output, SingingCloningResult, SingingCloningType, SmartContentResult,
     SwitchOption, Timing,
@@ -59,7 +62,8 @@ pub fn create(state: &Arc<AppState>, request: CreateJobRequest) -> Result<Job, A
                 }
             }
         }
-        let record = JobRecord { job: job.clone(), seq: book.next_seq, timeout: request.timeout, error: None };
+        let record =
+            JobRecord { job: job.clone(), seq: book.next_seq, timeout: request.timeout, error: None, attempted: false };
         state.store.save_job(&record).map_err(|e| ApiError::internal(format!("cannot save the job: {e}")))?;
         for name in training {
             book.models.reserve(name, &id);
@@ -104,8 +108,22 @@ pub fn cancel(state: &AppState, id: &str) -> Result<Job, ApiError> {
 
 /// Restarts the workers of the jobs a previous run left unfinished: a SUBMITTED job goes
 /// on from SUBMITTED, a PROCESSING job is processed again (its `startedAt` kept); a
-/// timeout that has passed meanwhile ends it in ERROR.
+/// timeout that has passed meanwhile ends it in ERROR. A PROCESSING job whose work had
+/// begun when the previous run died (see [`JobRecord::attempted`]) ends in ERROR at once:
+/// it may be what killed it.
 pub fn resume_unfinished(state: &Arc<AppState>) {
+    let crashed: Vec<String> = state
+        .book()
+        .jobs
+        .values()
+        .filter(|r| r.job.state == JobState::Processing && r.attempted)
+        .map(|r| r.job.id.clone())
+        .collect();
+    for id in crashed {
+        let message = "the emulator stopped abruptly while processing this job (it may have crashed on it); \
+                       the job is not tried again";
+        finish(state, &id, Outcome::Failed(message.into()));
+    }
     let ids: Vec<String> = {
         let mut book = state.book();
         let Book { jobs, models, .. } = &mut *book;
@@ -126,6 +144,16 @@ pub fn resume_unfinished(state: &Arc<AppState>) {
     }
 }
 
+/// Clears [`JobRecord::attempted`] of every unfinished job, for a clean stop: the next
+/// start then processes them again, as a job interrupted by a stop (not a crash) deserves.
+pub fn clear_attempts(state: &AppState) {
+    let mut book = state.book();
+    for record in book.jobs.values_mut().filter(|r| r.attempted && !r.job.state.is_final()) {
+        record.attempted = false;
+        save(&state.store, record);
+    }
+}
+
 /// How a job's work ended.
 enum Outcome {
     Completed {
@@ -139,13 +167,19 @@ enum Outcome {
 
 /// The worker of one job.
 async fn drive(state: Arc<AppState>, id: String) {
-    let Some(record) = state.book().jobs.get(&id).cloned() else { return };
+    let Some(record) = state.book().jobs.get(&id).cloned() else {
+        return;
+    };
     let deadline = record.timeout.map(|seconds| {
         let created = Timing::millis(&record.job.timing.created_at).unwrap_or_else(now_ms);
         let left = (created + seconds as u64 * 1000).saturating_sub(now_ms());
         Instant::now() + Duration::from_millis(left)
     });
-    let work = advance(&state, record);
+    // A panic in the job's own code ends this job in ERROR, not the worker silently (which
+    // would leave the job PROCESSING for ever); blocking work is contained by `run_blocking`.
+    let work = AssertUnwindSafe(advance(&state, record)).catch_unwind().map(|result| {
+        result.unwrap_or_else(|_| Outcome::Failed("the emulator failed on this job (an internal error)".into()))
+    });
     let outcome = match deadline {
         Some(deadline) => tokio::time::timeout_at(deadline, work).await.unwrap_or_else(|_| {
             Outcome::Failed(format!("the job did not finish within its timeout of {} s", deadline_seconds(&state, &id)))
@@ -166,7 +200,9 @@ async fn advance(state: &Arc<AppState>, record: JobRecord) -> Outcome {
     if record.job.state == JobState::Submitted {
         tokio::time::sleep(pause).await;
         let mut book = state.book();
-        let Some(current) = book.jobs.get_mut(&id) else { return Outcome::Abandoned };
+        let Some(current) = book.jobs.get_mut(&id) else {
+            return Outcome::Abandoned;
+        };
         if current.job.state != JobState::Submitted {
             return Outcome::Abandoned;
         }
@@ -188,7 +224,9 @@ fn finish(state: &Arc<AppState>, id: &str, outcome: Outcome) {
     let job = {
         let mut book = state.book();
         let Book { jobs, models, .. } = &mut *book;
-        let Some(record) = jobs.get_mut(id) else { return };
+        let Some(record) = jobs.get_mut(id) else {
+            return;
+        };
         if record.job.state.is_final() {
             return;
         }
@@ -230,27 +268,47 @@ fn save(store: &Store, record: &JobRecord) {
     }
 }
 
-/// Runs every output of the job: reads its inputs, then trains or generates.
+/// Marks the job [`JobRecord::attempted`] and saves it, before its inputs are touched.
+fn mark_attempted(state: &AppState, id: &str) {
+    let mut book = state.book();
+    if let Some(record) = book.jobs.get_mut(id) {
+        if !record.attempted {
+            record.attempted = true;
+            save(&state.store, record);
+        }
+    }
+}
+
+/// Runs every output of the job: reads its inputs, then trains or generates. The job holds
+/// one of [`AppState::audio_slots`] throughout, downloads and decoding included, so that
+/// the memory of jobs at once is bounded by the slots, not by how many jobs were created.
 async fn process(state: &Arc<AppState>, job: &Job) -> Result<(Vec<SingingCloningResult>, Vec<ModelRecord>), String> {
+    let _slot = state.audio_slots.acquire().await.map_err(|_| "the emulator is stopping".to_string())?;
+    mark_attempted(state, &job.id);
+    // Uses left of each input, so that its audio is dropped after its last output.
+    let mut uses: HashMap<u32, usize> = HashMap::new();
+    for selector in job.outputs.iter().flat_map(|o| &o.input_selectors) {
+        *uses.entry(*selector).or_default() += 1;
+    }
     let mut loaded: HashMap<u32, Audio> = HashMap::new();
     let mut results = Vec::new();
     let mut trained = Vec::new();
     for (index, output) in job.outputs.iter().enumerate() {
         let mut clips = Vec::new();
         for &selector in &output.input_selectors {
-            let audio = match loaded.get(&selector) {
-                Some(audio) => audio.clone(),
-                None => {
-                    let input = job
-                        .inputs
-                        .get(selector as usize)
-                        .ok_or_else(|| format!("inputSelectors names no input {selector}"))?;
-                    let audio = inputs::load(state, input).await.map_err(|e| format!("input {selector}: {e}"))?;
-                    loaded.insert(selector, audio.clone());
-                    audio
-                }
-            };
-            clips.push(audio);
+            if let Entry::Vacant(slot) = loaded.entry(selector) {
+                let input = job
+                    .inputs
+                    .get(selector as usize)
+                    .ok_or_else(|| format!("inputSelectors names no input {selector}"))?;
+                slot.insert(inputs::load(state, input).await.map_err(|e| format!("input {selector}: {e}"))?);
+            }
+            let left = uses.get_mut(&selector).map(|n| {
+                *n -= 1;
+                *n
+            });
+            let audio = if left == Some(0) { loaded.remove(&selector) } else { loaded.get(&selector).cloned() };
+            clips.push(audio.ok_or("an input's audio went missing")?);
         }
         let audio = audio::concatenate(clips).ok_or("the output selects no input")?;
         let spec = &output.smart_content_descriptor.singing_cloning;
@@ -258,7 +316,7 @@ async fn process(state: &Arc<AppState>, job: &Job) -> Result<(Vec<SingingCloning
         match spec.kind {
             SingingCloningType::Train => {
                 let epochs = spec.total_epoch.unwrap_or(DEFAULT_TOTAL_EPOCH);
-                let profile = run_audio(state, move || cloning::learn(&audio, epochs, separate)).await?;
+                let profile = run_blocking(move || cloning::learn(&audio, epochs, separate)).await?;
                 let name = spec.model_name.clone();
                 results.push(SingingCloningResult { model_name: Some(name.clone()), song_name: None });
                 trained.push(ModelRecord { name, created_at: String::new(), job_id: job.id.clone(), profile });
@@ -276,10 +334,13 @@ async fn process(state: &Arc<AppState>, job: &Job) -> Result<(Vec<SingingCloning
                     .store
                     .content_path(&content_id, &format!("{destination}/{song_name}"))
                     .ok_or("contentId or destination leaves the content store")?;
-                run_audio(state, move || {
-                    let conversion = cloning::convert(&audio, &profile, separate)?;
+                let store = state.store.clone();
+                run_blocking(move || {
+                    // The input's buffers are reused: a long song is not held twice.
+                    let conversion = cloning::convert_owned(audio, &profile, separate)?;
                     let bytes = audio::wav::encode(&conversion.audio)?;
-                    Store::write_atomic(&path, &bytes).map_err(|e| format!("cannot write the result: {e}"))
+                    drop(conversion);
+                    store.write_content(&path, &bytes).map_err(|e| format!("cannot write the result: {e}"))
                 })
                 .await?;
                 results.push(SingingCloningResult { song_name: Some(song_name), model_name: None });
@@ -296,11 +357,15 @@ fn song_name(job: &Job, output: &Output, index: usize) -> String {
     format!("{prefix}{}{suffix}.wav", job.id)
 }
 
-/// Runs audio work on a blocking thread, one job per core at a time.
-pub async fn run_audio<T: Send + 'static>(
-    state: &AppState,
+/// Runs work (decoding, audio processing) on a blocking thread; the caller holds the job's
+/// slot. A panic there is contained (the emulator unwinds: see the workspace's
+/// `[profile.release]`) and becomes the job's error, so one bad input never takes the server down.
+pub async fn run_blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
-    let _slot = state.audio_slots.acquire().await.map_err(|_| "the emulator is stopping".to_string())?;
-    tokio::task::spawn_blocking(work).await.map_err(|e| format!("the audio processing failed: {e}"))?
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => Err("the audio processing failed on this input (an internal error)".into()),
+        Err(_) => Err("the emulator is stopping".into()),
+    }
 }

@@ -41,7 +41,26 @@ async fn main() -> ExitCode {
     let _ = writeln!(out, "Press Ctrl-C to stop.");
     let _ = out.flush();
     drop(out);
-    let _ = tokio::signal::ctrl_c().await;
+    stop_signal().await;
     emulator.stop().await;
-    ExitCode::SUCCESS
+    // Exit now: returning would drop the runtime, which waits for audio work still running
+    // on blocking threads (seconds, for a long input); its job is saved, to be resumed.
+    std::process::exit(0)
+}
+
+/// Ctrl-C, or SIGTERM (what `kill` and process managers send): both stop the emulator
+/// cleanly, so that its unfinished jobs are resumed by the next start, not failed as crashed.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

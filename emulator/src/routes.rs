@@ -2,14 +2,16 @@
 //! (`/cos/{contentId}/{path}`) and the admin endpoints (`/admin/...`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, StatusCode};
-use axum::middleware;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request as HttpRequest, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use futures_util::StreamExt;
 use serde_json::json;
 use singing_cloning::model::value::SyntaxError;
 use singing_cloning::{check_request, Action, JobResponse, ListJobsResponse, Request, Value};
@@ -18,7 +20,7 @@ use crate::errors::{json_response, success, ApiError};
 use crate::faults;
 use crate::jobs;
 use crate::state::AppState;
-use crate::store::Store;
+use crate::store::ContentError;
 
 /// Every route of the emulator.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -27,16 +29,104 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{base}/job"), post(job_endpoint).fallback(method_not_allowed))
         .route(&format!("{base}/music_model"), post(music_model_endpoint).fallback(method_not_allowed))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), faults::apply));
-    let max_upload = state.config.max_input_bytes as usize;
-    Router::new()
-        .merge(api)
-        .route("/cos/{content_id}/{*path}", get(get_content).put(put_content).layer(DefaultBodyLimit::max(max_upload)))
+    let admin = Router::new()
         .route("/admin/health", get(|| async { json_response(StatusCode::OK, json!({"ok": true}).to_string()) }))
         .route("/admin/jobs", get(admin_jobs))
         .route("/admin/models", get(admin_models))
         .route("/admin/jobs/{id}/cancel", post(admin_cancel))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), admin_guard));
+    Router::new()
+        .merge(api)
+        .merge(admin)
+        .route("/cos/{content_id}/{*path}", get(get_content).put(put_content))
         .fallback(|| async { ApiError::not_found("NotFound", "no such endpoint").into_response() })
         .with_state(state)
+}
+
+/// The path prefix of the admin routes, which get no CORS headers (see [`crate::server`]).
+pub const ADMIN_PREFIX: &str = "/admin/";
+
+/// Refuses admin requests a web page could send: the admin routes cancel jobs and show
+/// callback URLs (with their tokens), so only same-origin pages and programs (which send
+/// no `Origin`) may use them. A cross-origin browser request carries `Origin` (always on a
+/// POST) or `Sec-Fetch-Site`; a DNS-rebinding page is same-origin to the browser but
+/// carries a `Host` that is a name of its own, so a browser's request must be addressed to
+/// an IP address, `localhost` or the `--host`.
+pub fn admin_refusal(headers: &HeaderMap, configured_host: &str) -> Option<&'static str> {
+    let text = |name: header::HeaderName| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if !matches!(site.to_str(), Ok("same-origin" | "none")) {
+            return Some("the admin endpoints refuse cross-site requests");
+        }
+    }
+    let host = text(header::HOST);
+    // Browsers send `Origin` or `Sec-Fetch-*`; programs (curl, Node, the tests) send
+    // neither and may use any name for the emulator.
+    let browser = headers.contains_key(header::ORIGIN) || headers.keys().any(|k| k.as_str().starts_with("sec-fetch-"));
+    if let Some(host) = host.filter(|_| browser) {
+        let name = host.rsplit_once(':').filter(|(_, port)| port.parse::<u16>().is_ok()).map_or(host, |(n, _)| n);
+        let name = name.trim_start_matches('[').trim_end_matches(']');
+        let local = name.parse::<std::net::IpAddr>().is_ok()
+            || name.eq_ignore_ascii_case("localhost")
+            || name.eq_ignore_ascii_case(configured_host);
+        if !local {
+            return Some("the admin endpoints answer browsers only at an IP address or localhost");
+        }
+    }
+    if let Some(origin) = text(header::ORIGIN) {
+        if host.is_none_or(|host| origin != format!("http://{host}")) {
+            return Some("the admin endpoints refuse cross-origin requests");
+        }
+    }
+    None
+}
+
+/// The middleware of the admin routes: 403 for what [`admin_refusal`] refuses.
+async fn admin_guard(State(state): State<Arc<AppState>>, request: HttpRequest, next: Next) -> Response {
+    match admin_refusal(request.headers(), &state.config.host) {
+        Some(reason) => ApiError::new(StatusCode::FORBIDDEN, "Forbidden", reason).into_response(),
+        None => next.run(request).await,
+    }
+}
+
+/// Reads a request body of at most `limit` bytes within `--body-timeout-ms`. A declared
+/// `Content-Length` over the limit is refused before any of the body is read; a body
+/// without one is refused as soon as it passes the limit.
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body, limit: u64) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestSizeLimitExceeded",
+            format!("the request body is larger than {limit} bytes"),
+        )
+        .with_header(header::CONNECTION, "close")
+    };
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut bytes = Vec::with_capacity(declared.unwrap_or(0) as usize);
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "InvalidBody", "the body broke off"))?;
+            if (bytes.len() + chunk.len()) as u64 > limit {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(bytes))
+    };
+    let timeout = Duration::from_millis(state.config.body_timeout_ms);
+    tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {
+        Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeout",
+            format!("the request body did not arrive within {} ms", timeout.as_millis()),
+        )
+        .with_header(header::CONNECTION, "close"))
+    })
 }
 
 /// 405 for anything but POST on an API path.
@@ -61,15 +151,27 @@ impl Resource {
     }
 }
 
-async fn job_endpoint(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    api(&state, Resource::Job, &body).unwrap_or_else(IntoResponse::into_response)
+async fn job_endpoint(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    api_endpoint(&state, Resource::Job, &headers, body).await
 }
 
-async fn music_model_endpoint(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    api(&state, Resource::MusicModel, &body).unwrap_or_else(IntoResponse::into_response)
+async fn music_model_endpoint(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    api_endpoint(&state, Resource::MusicModel, &headers, body).await
+}
+
+/// The size limit first (a body over `--max-body-bytes` is never read), then the request.
+async fn api_endpoint(state: &Arc<AppState>, resource: Resource, headers: &HeaderMap, body: Body) -> Response {
+    let body = match read_body(state, headers, body, state.config.max_body_bytes).await {
+        Ok(body) => body,
+        Err(error) => return error.into_response(),
+    };
+    api(state, resource, &body).unwrap_or_else(IntoResponse::into_response)
 }
 
 /// One API request: JSON, credentials, action against path, the validator, then the action.
+/// The body is parsed once (linear, and bounded by `--max-body-bytes`); the credentials,
+/// two lookups and two comparisons, are checked before the validator walks the request
+/// and before anything is created.
 fn api(state: &Arc<AppState>, resource: Resource, body: &[u8]) -> Result<Response, ApiError> {
     let text = std::str::from_utf8(body).map_err(|_| ApiError::invalid_json("the body is not UTF-8 text"))?;
     let value = Value::parse(text).map_err(|e| {
@@ -123,21 +225,34 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// GET /cos/{contentId}/{path}: a file of the content store.
+fn invalid_path(message: &str) -> Response {
+    ApiError::new(StatusCode::BAD_REQUEST, "InvalidPath", message).into_response()
+}
+
+/// GET /cos/{contentId}/{path}: a file of the content store (never through a symbolic link).
 async fn get_content(State(state): State<Arc<AppState>>, Path((content_id, path)): Path<(String, String)>) -> Response {
     let Some(file) = state.store.content_path(&content_id, &path) else {
-        return ApiError::new(StatusCode::BAD_REQUEST, "InvalidPath", "the path leaves the content store")
-            .into_response();
+        return invalid_path("the path leaves the content store");
     };
-    match tokio::fs::read(&file).await {
-        Ok(bytes) => {
-            (StatusCode::OK, [(header::CONTENT_TYPE, content_type(&path)), (header::CACHE_CONTROL, "no-cache")], bytes)
-                .into_response()
-        }
-        Err(_) => {
+    let store = state.store.clone();
+    let read = tokio::task::spawn_blocking(move || store.read_content(&file, u64::MAX)).await;
+    match read {
+        Ok(Ok(bytes)) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, content_type(&path)),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Err(ContentError::NotFound)) => {
             ApiError::not_found("ContentNotFound", format!("no file {path:?} in content repository {content_id:?}"))
                 .into_response()
         }
+        Ok(Err(ContentError::Refused)) => invalid_path("the path is a symbolic link or not a regular file"),
+        _ => ApiError::internal("cannot read the file").into_response(),
     }
 }
 
@@ -145,18 +260,26 @@ async fn get_content(State(state): State<Arc<AppState>>, Path((content_id, path)
 async fn put_content(
     State(state): State<Arc<AppState>>,
     Path((content_id, path)): Path<(String, String)>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
     let Some(file) = state.store.content_path(&content_id, &path) else {
-        return ApiError::new(StatusCode::BAD_REQUEST, "InvalidPath", "the path leaves the content store")
-            .into_response();
+        return invalid_path("the path leaves the content store");
     };
-    let written = tokio::task::spawn_blocking(move || Store::write_atomic(&file, &body)).await;
+    let body = match read_body(&state, &headers, body, state.config.max_input_bytes).await {
+        Ok(body) => body,
+        Err(error) => return error.into_response(),
+    };
+    let store = state.store.clone();
+    let written = tokio::task::spawn_blocking(move || store.write_content(&file, &body)).await;
     match written {
         Ok(Ok(())) => {
             let path = format!("/{}", path.trim_start_matches('/'));
             let url = format!("{}/cos/{content_id}{path}", state.origin);
             json_response(StatusCode::CREATED, json!({"contentId": content_id, "path": path, "url": url}).to_string())
+        }
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            invalid_path("the path goes through a symbolic link or a file")
         }
         _ => ApiError::internal("cannot store the file").into_response(),
     }

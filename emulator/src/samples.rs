@@ -22,7 +22,7 @@ pub fn ensure(store: &Store) -> Result<(), String> {
             continue;
         }
         let bytes = wav::encode(&make())?;
-        Store::write_atomic(&file, &bytes).map_err(|e| format!("cannot write the sample {path}: {e}"))?;
+        store.write_content(&file, &bytes).map_err(|e| format!("cannot write the sample {path}: {e}"))?;
     }
     Ok(())
 }

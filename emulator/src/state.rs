@@ -42,7 +42,9 @@ pub struct AppState {
     pub global_fault: Option<FaultSpec>,
     /// API requests seen, for `--fault …@N`.
     pub api_requests: AtomicU64,
-    /// Audio work at once: one per core.
+    /// Jobs working at once (downloading, decoding and processing their audio): one per
+    /// core unless `--concurrent-jobs` says otherwise. A job holds its slot from its first
+    /// download to its last write, so memory is bounded by slots × one job's inputs.
     pub audio_slots: Semaphore,
     /// `http://host:port`, as clients reach the emulator.
     pub origin: String,
@@ -51,6 +53,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config, store: Store, book: Book, global_fault: Option<FaultSpec>, origin: String) -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let slots = if config.concurrent_jobs == 0 { cores } else { config.concurrent_jobs };
         AppState {
             config,
             store,
@@ -59,7 +62,7 @@ impl AppState {
             tasks: Tasks::default(),
             global_fault,
             api_requests: AtomicU64::new(0),
-            audio_slots: Semaphore::new(cores),
+            audio_slots: Semaphore::new(slots),
             origin,
         }
     }

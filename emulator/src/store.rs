@@ -8,7 +8,7 @@
 //! Every file is written to a temporary name and renamed, so a crash never leaves half a file.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,12 @@ pub struct JobRecord {
     /// Why the job is in ERROR.
     #[serde(default)]
     pub error: Option<String>,
+    /// Set (and saved) before the job's inputs are read and its audio processed; cleared
+    /// when the emulator stops cleanly. A PROCESSING job found with it set at start-up was
+    /// being worked on when the process died, perhaps because of it: it ends in ERROR
+    /// instead of being tried again, so that one bad input cannot crash every restart.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attempted: bool,
 }
 
 /// `models.json`.
@@ -58,16 +64,100 @@ impl Store {
         &self.root
     }
 
-    /// Writes `bytes` to `path` through a temporary file and a rename.
+    /// Writes `bytes` to `path` through a temporary file and a rename. The rename replaces
+    /// whatever `path` is, a symbolic link included, without following it.
     pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let parent = path.parent().ok_or_else(|| io::Error::other("a file needs a directory"))?;
         fs::create_dir_all(parent)?;
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
         let temporary = parent.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        fs::write(&temporary, bytes)?;
-        fs::rename(&temporary, path).inspect_err(|_| {
+        let written = no_follow(fs::OpenOptions::new().write(true).create_new(true))
+            .open(&temporary)
+            .and_then(|mut file| file.write_all(bytes));
+        written.and_then(|()| fs::rename(&temporary, path)).inspect_err(|_| {
             let _ = fs::remove_file(&temporary);
         })
+    }
+
+    /// Writes a file of the content store (a path from [`Store::content_path`]), creating
+    /// its directories, and refusing to go through a symbolic link anywhere below
+    /// `<data-dir>/cos`: a link planted in the store must not let a PUT or a job's result
+    /// write outside it.
+    pub fn write_content(&self, file: &Path, bytes: &[u8]) -> io::Result<()> {
+        self.walk_content_dirs(file, true)?;
+        Store::write_atomic(file, bytes)
+    }
+
+    /// Reads a file of the content store (a path from [`Store::content_path`]) of at most
+    /// `limit` bytes, refusing symbolic links anywhere below `<data-dir>/cos` and anything
+    /// that is not a regular file (a FIFO would block the reader forever).
+    pub fn read_content(&self, file: &Path, limit: u64) -> Result<Vec<u8>, ContentError> {
+        self.walk_content_dirs(file, false).map_err(ContentError::from)?;
+        let mut options = fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it.
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let file = options.open(file).map_err(ContentError::from)?;
+        let metadata = file.metadata().map_err(ContentError::from)?;
+        if metadata.is_dir() {
+            return Err(ContentError::NotFound);
+        }
+        if !metadata.is_file() {
+            return Err(ContentError::Refused);
+        }
+        if metadata.len() > limit {
+            return Err(ContentError::TooLarge(metadata.len()));
+        }
+        let mut bytes = Vec::with_capacity(metadata.len() as usize);
+        // `take`: the file may grow between the check and the read.
+        file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(ContentError::from)?;
+        if bytes.len() as u64 > limit {
+            return Err(ContentError::TooLarge(bytes.len() as u64));
+        }
+        Ok(bytes)
+    }
+
+    /// Checks each directory between `<data-dir>/cos` and `file` with `symlink_metadata`
+    /// (which never follows a link): each must be a real directory; a missing one is created
+    /// when `create`. Then `file` itself must not be a link. Paths outside the store are refused.
+    fn walk_content_dirs(&self, file: &Path, create: bool) -> io::Result<()> {
+        let base = self.root.join("cos");
+        let relative = file.strip_prefix(&base).map_err(|_| refused("the path is outside the content store"))?;
+        let mut at = base;
+        let mut components = relative.components().peekable();
+        while let Some(component) = components.next() {
+            let Component::Normal(name) = component else {
+                return Err(refused("the path is not plain"));
+            };
+            at.push(name);
+            let last = components.peek().is_none();
+            match fs::symlink_metadata(&at) {
+                Ok(metadata) if metadata.file_type().is_symlink() => {
+                    return Err(refused("the path goes through a symbolic link"));
+                }
+                Ok(metadata) if !last && !metadata.is_dir() => return Err(refused("the path goes through a file")),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound && create && !last => {
+                    match fs::create_dir(&at) {
+                        Ok(()) => {}
+                        // Created meanwhile by another request: checked on the next turn.
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                            if fs::symlink_metadata(&at)?.file_type().is_symlink() {
+                                return Err(refused("the path goes through a symbolic link"));
+                            }
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound && last => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     pub fn save_job(&self, record: &JobRecord) -> io::Result<()> {
@@ -126,6 +216,57 @@ impl Store {
         }
         (depth > 0).then_some(out)
     }
+}
+
+/// Why a file of the content store cannot be read.
+#[derive(Debug)]
+pub enum ContentError {
+    /// No such file.
+    NotFound,
+    /// A symbolic link, or something that is not a regular file.
+    Refused,
+    /// Larger than the limit: the file's size.
+    TooLarge(u64),
+    /// Another failure of the file system.
+    Io(io::Error),
+}
+
+impl From<io::Error> for ContentError {
+    fn from(e: io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::NotFound => ContentError::NotFound,
+            io::ErrorKind::PermissionDenied => ContentError::Refused,
+            // ELOOP: O_NOFOLLOW met a symbolic link.
+            _ if is_link_error(&e) => ContentError::Refused,
+            _ => ContentError::Io(e),
+        }
+    }
+}
+
+fn is_link_error(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
+fn refused(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::PermissionDenied, message)
+}
+
+/// `options` with `O_NOFOLLOW` where the platform has it: opening a symbolic link fails.
+fn no_follow(options: &mut fs::OpenOptions) -> &mut fs::OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options
 }
 
 /// One path segment that stays where it is put.

@@ -4,8 +4,6 @@
 
 mod options;
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -68,7 +66,9 @@ impl SingingCloningClient {
     /// `new SingingCloningClient({ endpoint?, secretId?, secretKey?, timeoutMs?, maxRetries?, fetch?,
     /// pollIntervalMs?, maxPollIntervalMs?, dangerouslyAllowCredentialsInBrowser? })`.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_optional_param_type = "ClientOptions")] options: Option<JsValue>) -> Result<SingingCloningClient, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_optional_param_type = "ClientOptions")] options: Option<JsValue>,
+    ) -> Result<SingingCloningClient, JsValue> {
         Ok(SingingCloningClient { config: Rc::new(Self::config(options.unwrap_or_default())?) })
     }
 
@@ -80,7 +80,13 @@ impl SingingCloningClient {
             (Some(secret_id), Some(secret_key)) if !secret_id.is_empty() && !secret_key.is_empty() => {
                 Some(Credentials { secret_id, secret_key })
             }
-            _ => return Err(validation("options.secretKey", IssueCode::Required, "secretId and secretKey go together, both non-empty")),
+            _ => {
+                return Err(validation(
+                    "options.secretKey",
+                    IssueCode::Required,
+                    "secretId and secretKey go together, both non-empty",
+                ))
+            }
         };
         if credentials.is_some() && in_browser() && !options.boolean("dangerouslyAllowCredentialsInBrowser")? {
             return Err(validation(
@@ -96,8 +102,14 @@ impl SingingCloningClient {
             endpoint: String::from(endpoint.trim_end_matches('/')),
             credentials,
             timeout_ms: options.integer("timeoutMs", 1, 3_600_000)?.unwrap_or(30_000),
-            retry: RetryPolicy { max_retries: options.integer("maxRetries", 0, 20)?.unwrap_or(defaults.max_retries), ..defaults },
-            poll: PollSchedule { initial_ms, max_ms: options.integer("maxPollIntervalMs", 1, 3_600_000)?.unwrap_or(poll.max_ms.max(initial_ms)) },
+            retry: RetryPolicy {
+                max_retries: options.integer("maxRetries", 0, 20)?.unwrap_or(defaults.max_retries),
+                ..defaults
+            },
+            poll: PollSchedule {
+                initial_ms,
+                max_ms: options.integer("maxPollIntervalMs", 1, 3_600_000)?.unwrap_or(poll.max_ms.max(initial_ms)),
+            },
             fetch: options.function("fetch")?,
         })
     }
@@ -150,7 +162,11 @@ impl SingingCloningClient {
 
     /// The job with this id.
     #[wasm_bindgen(js_name = getJob, unchecked_return_type = "Promise<JobWithStatus>")]
-    pub fn get_job(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue, #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>) -> Promise {
+    pub fn get_job(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
         let config = self.config.clone();
         promise(Box::pin(async move {
             let signal = Options::new(options.unwrap_or_default(), "options")?.signal()?;
@@ -161,7 +177,11 @@ impl SingingCloningClient {
 
     /// Every job with this `customId`: `{ jobs, total }`.
     #[wasm_bindgen(js_name = listJobs, unchecked_return_type = "Promise<{ jobs: JobWithStatus[]; total: number }>")]
-    pub fn list_jobs(&self, #[wasm_bindgen(unchecked_param_type = "string")] custom_id: JsValue, #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>) -> Promise {
+    pub fn list_jobs(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] custom_id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
         let config = self.config.clone();
         promise(Box::pin(async move {
             let signal = Options::new(options.unwrap_or_default(), "options")?.signal()?;
@@ -172,7 +192,10 @@ impl SingingCloningClient {
 
     /// One page of models: `{ models, total }`. `offset` defaults to 0, `limit` to 100.
     #[wasm_bindgen(js_name = listModels, unchecked_return_type = "Promise<ListModelsResponse>")]
-    pub fn list_models(&self, #[wasm_bindgen(unchecked_optional_param_type = "ListModelsOptions")] options: Option<JsValue>) -> Promise {
+    pub fn list_models(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "ListModelsOptions")] options: Option<JsValue>,
+    ) -> Promise {
         let config = self.config.clone();
         promise(Box::pin(async move {
             let options = Options::new(options.unwrap_or_default(), "options")?;
@@ -183,19 +206,15 @@ impl SingingCloningClient {
         }))
     }
 
-    /// Every model, page after page, as an async iterator: `for await (const m of client.models())`.
-    pub fn models(&self, #[wasm_bindgen(unchecked_optional_param_type = "ListModelsOptions")] options: Option<JsValue>) -> Result<ModelIterator, JsValue> {
-        let options = Options::new(options.unwrap_or_default(), "options")?;
-        let page_size = options.integer("limit", 1, MAX_LIST_MODELS_LIMIT)?.unwrap_or(MAX_LIST_MODELS_LIMIT);
-        let state = Pages { offset: options.integer("offset", 0, u32::MAX)?.unwrap_or(0), total: None, buffer: VecDeque::new() };
-        Ok(ModelIterator { config: self.config.clone(), page_size, signal: options.signal()?, state: Rc::new(RefCell::new(state)) })
-    }
-
     /// Polls the job until it is COMPLETED, ERROR or CANCELED, from `pollIntervalMs`
     /// doubling up to `maxPollIntervalMs`; calls `onUpdate(job)` on every change of
     /// state; rejects with `timeout` after `timeoutMs` or `aborted` on the signal.
     #[wasm_bindgen(js_name = waitForJob, unchecked_return_type = "Promise<JobWithStatus>")]
-    pub fn wait_for_job(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue, #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: Option<JsValue>) -> Promise {
+    pub fn wait_for_job(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: Option<JsValue>,
+    ) -> Promise {
         let config = self.config.clone();
         promise(Box::pin(async move {
             let options = Options::new(options.unwrap_or_default(), "options")?;
@@ -241,12 +260,25 @@ impl SingingCloningClient {
     /// The address of a generated file: `baseUrl` (the repository's), the output's
     /// `destination` and its `songName`.
     #[wasm_bindgen(js_name = resultUrl)]
-    pub fn result_url(&self, #[wasm_bindgen(unchecked_param_type = "Output")] output: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] base_url: JsValue) -> Result<String, JsValue> {
+    pub fn result_url(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Output")] output: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] base_url: JsValue,
+    ) -> Result<String, JsValue> {
         let output = from_js(&output).map_err(|issue| Error::Validation { issues: vec![issue] })?;
         let base = string_arg(&base_url, "baseUrl")?;
-        let song = output.get("smartContentResult").and_then(|r| r.get("singingCloning")).and_then(|r| r.get("songName")).and_then(Value::as_str);
+        let song = output
+            .get("smartContentResult")
+            .and_then(|r| r.get("singingCloning"))
+            .and_then(|r| r.get("songName"))
+            .and_then(Value::as_str);
         let Some(song) = song else {
-            return Err(validation("output.smartContentResult.singingCloning.songName", IssueCode::Required, "is missing: the output has no generated file yet").into());
+            return Err(validation(
+                "output.smartContentResult.singingCloning.songName",
+                IssueCode::Required,
+                "is missing: the output has no generated file yet",
+            )
+            .into());
         };
         Ok(result_url(&base, output.get("destination").and_then(Value::as_str), song))
     }
@@ -281,7 +313,12 @@ fn job_of(parsed: &ParsedResponse) -> JsValue {
 }
 
 /// Sends one body, retrying as the policy says. Not for CreateJob, which has its own loop.
-async fn call(config: &Config, action: Action, request: Value, signal: Option<&AbortSignal>) -> Result<ParsedResponse, Error> {
+async fn call(
+    config: &Config,
+    action: Action,
+    request: Value,
+    signal: Option<&AbortSignal>,
+) -> Result<ParsedResponse, Error> {
     let mut body = Value::Object(vec![("action".into(), Value::String(action.name().into()))]);
     body.set(action.request_key(), request);
     let text = wire_text(config, &body)?;
@@ -291,7 +328,14 @@ async fn call(config: &Config, action: Action, request: Value, signal: Option<&A
             Ok(parsed) => return Ok(parsed),
             Err(failure) => failure,
         };
-        match config.retry.decide(action, attempt, &error, retry_after.as_deref(), transport::now_ms(), transport::random()) {
+        match config.retry.decide(
+            action,
+            attempt,
+            &error,
+            retry_after.as_deref(),
+            transport::now_ms(),
+            transport::random(),
+        ) {
             Decision::Retry { delay_ms } | Decision::LookUp { delay_ms } => transport::sleep(delay_ms, signal).await?,
             Decision::Fail => return Err(redact(config, error)),
         }
@@ -319,10 +363,17 @@ fn wire_text(config: &Config, body: &Value) -> Result<String, Error> {
 }
 
 /// One attempt: the parsed answer, or the error with the answer's `Retry-After`.
-async fn send(config: &Config, action: Action, text: &str, signal: Option<&AbortSignal>) -> Result<ParsedResponse, (Error, Option<String>)> {
+async fn send(
+    config: &Config,
+    action: Action,
+    text: &str,
+    signal: Option<&AbortSignal>,
+) -> Result<ParsedResponse, (Error, Option<String>)> {
     let mut url = config.endpoint.clone();
     url.push_str(action.path());
-    let answer = post_json(&url, text, &[], Some(config.timeout_ms), signal, config.fetch.as_ref()).await.map_err(|e| (e, None))?;
+    let answer = post_json(&url, text, &[], Some(config.timeout_ms), signal, config.fetch.as_ref())
+        .await
+        .map_err(|e| (e, None))?;
     parse_response(action, answer.status, &answer.text).map_err(|e| (e, answer.retry_after))
 }
 
@@ -336,7 +387,9 @@ fn redact(config: &Config, error: Error) -> Error {
 /// CreateJob, exactly once. The body gets a `customId` when it has none; after an answer
 /// that may hide a created job (a network error or timeout once the body was sent, or a
 /// 5xx), ListJobs asks for that `customId`, and the body is sent again only when no job
-/// has it. Jobs are found by `customId`, so a caller's own `customId` must be unique.
+/// has it. After a success status whose body cannot be read, the job found is the answer
+/// and the body is never sent again. Jobs are found by `customId`, so a caller's own
+/// `customId` must be unique.
 async fn create_job(config: &Config, mut body: Value, signal: Option<&AbortSignal>) -> Result<JsValue, Error> {
     let custom_id = match body.get("createJobRequest").and_then(|r| r.get("customId")) {
         Some(Value::String(id)) => id.clone(),
@@ -356,7 +409,24 @@ async fn create_job(config: &Config, mut body: Value, signal: Option<&AbortSigna
             Ok(parsed) => return Ok(job_of(&parsed)),
             Err(failure) => failure,
         };
-        match config.retry.decide(Action::CreateJob, attempt, &error, retry_after.as_deref(), transport::now_ms(), transport::random()) {
+        match config.retry.decide(
+            Action::CreateJob,
+            attempt,
+            &error,
+            retry_after.as_deref(),
+            transport::now_ms(),
+            transport::random(),
+        ) {
+            // A success status whose body cannot be read: the service took the body, so the job
+            // most likely exists. WebKit hands a chunked answer whose connection closed early to
+            // the page as if it were whole (Chromium and Firefox fail the read, a network error
+            // and so a look-up above), so this is the same ambiguity: look the job up, once, and
+            // never send the body again.
+            Decision::Fail if matches!(error, Error::Parse { .. }) => {
+                let found =
+                    list_jobs(config, custom_id.clone(), signal).await.map_err(|_| redact(config, error.clone()))?;
+                return newest_job(&found).ok_or_else(|| redact(config, error));
+            }
             Decision::Fail => return Err(redact(config, error)),
             Decision::Retry { delay_ms } => transport::sleep(delay_ms, signal).await?,
             Decision::LookUp { delay_ms } => {
@@ -382,7 +452,9 @@ fn body_member_mut<'a>(body: &'a mut Value, key: &str) -> Option<&'a mut Value> 
 /// The most recently created job of a ListJobs answer, with `status`.
 fn newest_job(parsed: &ParsedResponse) -> Option<JsValue> {
     let Some(Value::Array(jobs)) = parsed.payload().get("jobs") else { return None };
-    let created = |job: &Value| job.get("timing").and_then(|t| t.get("createdAt")).and_then(Value::as_str).and_then(Timing::millis);
+    let created = |job: &Value| {
+        job.get("timing").and_then(|t| t.get("createdAt")).and_then(Value::as_str).and_then(Timing::millis)
+    };
     let newest = (0..jobs.len()).max_by_key(|&i| created(&jobs[i]).unwrap_or(0))?;
     let js_jobs = js_sys::Reflect::get(&payload(parsed), &JsValue::from_str("jobs")).ok()?;
     js_sys::Reflect::get_u32(&js_jobs, newest as u32).ok()
@@ -412,8 +484,13 @@ async fn list_jobs(config: &Config, custom_id: String, signal: Option<&AbortSign
     call(config, Action::ListJobs, Value::Object(vec![("customId".into(), Value::String(custom_id))]), signal).await
 }
 
-async fn list_models(config: &Config, offset: u32, limit: u32, signal: Option<&AbortSignal>) -> Result<ParsedResponse, Error> {
-    let number = |n: u32| Value::Number(n as f64);
+async fn list_models(
+    config: &Config,
+    offset: u32,
+    limit: u32,
+    signal: Option<&AbortSignal>,
+) -> Result<ParsedResponse, Error> {
+    let number = |n: u32| Value::Number((n as f64).into());
     let request = Value::Object(vec![
         ("offset".into(), number(offset)),
         ("limit".into(), number(limit)),
@@ -422,63 +499,14 @@ async fn list_models(config: &Config, offset: u32, limit: u32, signal: Option<&A
     call(config, Action::ListModels, request, signal).await
 }
 
-struct Pages {
-    offset: u32,
-    total: Option<u64>,
-    buffer: VecDeque<Value>,
-}
-
-/// The async iterator `models()` returns; `next()` fetches a page when its buffer is empty.
-#[wasm_bindgen]
-pub struct ModelIterator {
-    config: Rc<Config>,
-    page_size: u32,
-    signal: Option<AbortSignal>,
-    state: Rc<RefCell<Pages>>,
-}
-
-#[wasm_bindgen]
-impl ModelIterator {
-    /// The iterator protocol: `{ value: Model, done: false }`, then `{ done: true }`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<IteratorResult<Model, undefined>>")]
-    pub fn next(&self) -> Promise {
-        let (config, state, signal, page_size) = (self.config.clone(), self.state.clone(), self.signal.clone(), self.page_size);
-        promise(Box::pin(async move {
-            let step = |value: Option<Value>| {
-                let done = value.is_none();
-                to_js(&Value::Object(vec![("value".into(), value.unwrap_or(Value::Null)), ("done".into(), Value::Bool(done))]))
-            };
-            if let Some(model) = state.borrow_mut().buffer.pop_front() {
-                return Ok(step(Some(model)));
-            }
-            let offset = state.borrow().offset;
-            if state.borrow().total.is_some_and(|total| offset as u64 >= total) {
-                return Ok(step(None));
-            }
-            let parsed = list_models(&config, offset, page_size, signal.as_ref()).await?;
-            let page = parsed.payload();
-            let models = match page.get("models") {
-                Some(Value::Array(models)) => models.clone(),
-                _ => Vec::new(),
-            };
-            let mut pages = state.borrow_mut();
-            pages.total = match page.get("total") {
-                // An empty page ends the walk even if `total` promised more.
-                _ if models.is_empty() => Some(offset as u64),
-                Some(Value::Number(total)) => Some(*total as u64),
-                _ => None,
-            };
-            pages.offset = offset.saturating_add(models.len() as u32);
-            pages.buffer.extend(models);
-            let next = pages.buffer.pop_front();
-            Ok(step(next))
-        }))
-    }
-}
-
 #[wasm_bindgen(typescript_custom_section)]
 const CLIENT_TS: &str = r#"
-export interface CallOptions { signal?: AbortSignal }
+/** The platform's own types where the program has them (the DOM lib, @types/node): the declarations need neither. */
+export type AbortSignalLike = typeof globalThis extends { AbortSignal: { prototype: infer T } } ? T
+  : { readonly aborted: boolean; readonly reason?: unknown };
+export type RequestLike = typeof globalThis extends { Request: { prototype: infer T } } ? T : unknown;
+export type ResponseLike = typeof globalThis extends { Response: { prototype: infer T } } ? T : unknown;
+export interface CallOptions { signal?: AbortSignalLike }
 export interface ClientOptions {
   /** The base under which `/job` and `/music_model` hang; the reference's address by default. */
   endpoint?: string;
@@ -490,7 +518,7 @@ export interface ClientOptions {
   /** Retries of GetJob, ListJobs and ListModels (and safe ones of CreateJob); 3 by default. */
   maxRetries?: number;
   /** Replaces the global fetch. */
-  fetch?: (request: Request) => Promise<Response>;
+  fetch?: (request: RequestLike) => Promise<ResponseLike>;
   /** waitForJob's first interval (1000) and its cap (10000), in milliseconds. */
   pollIntervalMs?: number;
   maxPollIntervalMs?: number;
@@ -500,16 +528,21 @@ export interface ClientOptions {
 export type JobInput = { url: string } | { source: Source } | { sourceData: string };
 export type GenerateParams = JobInput & {
   modelName: string; contentId: string; destination?: string; outputPrefix?: string; separateVocals?: boolean;
-  callback?: string; customId?: string; timeout?: number; signal?: AbortSignal;
+  callback?: string; customId?: string; timeout?: number; signal?: AbortSignalLike;
 };
 export type TrainParams = JobInput & {
-  modelName: string; totalEpoch?: number; callback?: string; customId?: string; timeout?: number; signal?: AbortSignal;
+  modelName: string; totalEpoch?: number; callback?: string; customId?: string; timeout?: number; signal?: AbortSignalLike;
 };
-export interface ListModelsOptions { offset?: number; limit?: number; signal?: AbortSignal }
-/** `for await (const model of client.models())`. */
-export interface ModelIterator { [Symbol.asyncIterator](): ModelIterator }
+export interface ListModelsOptions { offset?: number; limit?: number; signal?: AbortSignalLike }
+export interface SingingCloningClient {
+  /**
+   * Every model, page after page (`limit` a page, from `offset`): `for await (const model of client.models())`.
+   * Written in JavaScript (js/bind.js) over `listModels`, which keeps the page's WebAssembly smaller.
+   */
+  models(options?: ListModelsOptions): AsyncGenerator<Model, void, undefined>;
+}
 export interface WaitOptions {
-  signal?: AbortSignal; timeoutMs?: number; onUpdate?: (job: JobWithStatus) => void;
+  signal?: AbortSignalLike; timeoutMs?: number; onUpdate?: (job: JobWithStatus) => void;
   intervalMs?: number; maxIntervalMs?: number;
 }
 "#;

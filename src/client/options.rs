@@ -44,7 +44,9 @@ impl Options {
     pub fn string(&self, key: &str) -> Result<Option<String>, Error> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => v.as_string().map(Some).ok_or_else(|| invalid(self.name, key, IssueCode::Type, "must be a string")),
+            Some(v) => {
+                v.as_string().map(Some).ok_or_else(|| invalid(self.name, key, IssueCode::Type, "must be a string"))
+            }
         }
     }
 
@@ -70,7 +72,9 @@ impl Options {
     pub fn function(&self, key: &str) -> Result<Option<Function>, Error> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => v.dyn_into().map(Some).map_err(|_| invalid(self.name, key, IssueCode::Type, "must be a function")),
+            Some(v) => {
+                v.dyn_into().map(Some).map_err(|_| invalid(self.name, key, IssueCode::Type, "must be a function"))
+            }
         }
     }
 
@@ -78,7 +82,10 @@ impl Options {
     pub fn signal(&self) -> Result<Option<AbortSignal>, Error> {
         match self.get("signal") {
             None => Ok(None),
-            Some(v) => v.dyn_into().map(Some).map_err(|_| invalid(self.name, "signal", IssueCode::Type, "must be an AbortSignal")),
+            Some(v) => v
+                .dyn_into()
+                .map(Some)
+                .map_err(|_| invalid(self.name, "signal", IssueCode::Type, "must be an AbortSignal")),
         }
     }
 }

@@ -41,7 +41,8 @@ const ERROR_TS: &str = r#"
 /** What every function of this package throws or rejects with. */
 export interface SingingCloningError extends Error {
   name: 'SingingCloningError';
-  code: 'validation' | 'api' | 'http' | 'network' | 'timeout' | 'aborted' | 'parse';
+  /** `not_ready`: a synchronous function called before `ready` resolved (or the WebAssembly failed to load). */
+  code: 'validation' | 'api' | 'http' | 'network' | 'timeout' | 'aborted' | 'parse' | 'not_ready';
   /** The HTTP status of the answer, where there was one. */
   status?: number;
   /** The service's requestId, where the answer had one. */

@@ -15,9 +15,10 @@ use crate::model::{parse_response, validate as validate_value, Action};
 
 /// A string argument, or a `validation` error naming it.
 pub(crate) fn string_arg(value: &JsValue, name: &'static str, message: &'static str) -> Result<String, Error> {
-    value.dyn_ref::<JsString>().map(String::from).ok_or_else(|| Error::Validation {
-        issues: vec![Issue { path: name.into(), code: IssueCode::Type, message }],
-    })
+    value
+        .dyn_ref::<JsString>()
+        .map(String::from)
+        .ok_or_else(|| Error::Validation { issues: vec![Issue { path: name.into(), code: IssueCode::Type, message }] })
 }
 
 /// Checks a request body against every rule of the API and returns all the issues
@@ -39,16 +40,21 @@ pub fn validate(#[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue)
 pub fn parse_response_js(
     #[wasm_bindgen(unchecked_param_type = "ActionName")] action: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "number | undefined")] status: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "number")] status: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
     let action = action_arg(&action)?;
     let text = string_arg(&text, "text", "must be the response text")?;
+    let status = status.unwrap_or_default();
     let status = match status.as_f64() {
         None if status.is_undefined() => 200,
         Some(n) if (100.0..=599.0).contains(&n) && n.fract() == 0.0 => n as u16,
         _ => {
             return Err(Error::Validation {
-                issues: vec![Issue { path: "status".into(), code: IssueCode::Range, message: "must be an HTTP status from 100 to 599" }],
+                issues: vec![Issue {
+                    path: "status".into(),
+                    code: IssueCode::Range,
+                    message: "must be an HTTP status from 100 to 599",
+                }],
             }
             .into())
         }
@@ -64,7 +70,11 @@ pub(crate) fn answer_to_js(parsed: &crate::model::ParsedResponse) -> JsValue {
     let key = JsValue::from_str(parsed.action.response_key());
     let Ok(payload) = js_sys::Reflect::get(&body, &key) else { return body };
     let set_status = |js_job: JsValue, job: &crate::model::Value| {
-        let _ = js_sys::Reflect::set(&js_job, &JsValue::from_str("status"), &JsValue::from_str(crate::model::response::job_status(job)));
+        let _ = js_sys::Reflect::set(
+            &js_job,
+            &JsValue::from_str("status"),
+            &JsValue::from_str(crate::model::response::job_status(job)),
+        );
     };
     let raw = parsed.payload();
     if let Some(job) = raw.get("job") {
@@ -72,7 +82,9 @@ pub(crate) fn answer_to_js(parsed: &crate::model::ParsedResponse) -> JsValue {
             set_status(js_job, job);
         }
     }
-    if let (Some(crate::model::Value::Array(jobs)), Ok(js_jobs)) = (raw.get("jobs"), js_sys::Reflect::get(&payload, &JsValue::from_str("jobs"))) {
+    if let (Some(crate::model::Value::Array(jobs)), Ok(js_jobs)) =
+        (raw.get("jobs"), js_sys::Reflect::get(&payload, &JsValue::from_str("jobs")))
+    {
         for (i, job) in jobs.iter().enumerate() {
             if let Ok(js_job) = js_sys::Reflect::get_u32(&js_jobs, i as u32) {
                 set_status(js_job, job);

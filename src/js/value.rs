@@ -13,7 +13,7 @@ pub fn to_js(value: &Value) -> JsValue {
     match value {
         Value::Null => JsValue::NULL,
         Value::Bool(b) => JsValue::from_bool(*b),
-        Value::Number(n) => JsValue::from_f64(*n),
+        Value::Number(n) => JsValue::from_f64(n.get()),
         Value::String(s) => JsValue::from_str(s),
         Value::Array(items) => items.iter().map(to_js).collect::<Array>().into(),
         Value::Object(members) => {
@@ -47,7 +47,7 @@ fn read(value: &JsValue, path: &mut String, depth: usize) -> Result<Value, Issue
         if !n.is_finite() {
             return refuse(path, "must be a finite number");
         }
-        return Ok(Value::Number(n));
+        return Ok(Value::Number(n.into()));
     }
     if let Some(s) = value.dyn_ref::<JsString>() {
         return Ok(Value::String(s.into()));

@@ -140,11 +140,21 @@ pub struct SingingCloning {
 impl SingingCloning {
     /// Generation of audio with `model_name`.
     pub fn generate(model_name: impl Into<String>) -> Self {
-        SingingCloning { kind: SingingCloningType::Generate, total_epoch: None, model_name: model_name.into(), use_separate: None }
+        SingingCloning {
+            kind: SingingCloningType::Generate,
+            total_epoch: None,
+            model_name: model_name.into(),
+            use_separate: None,
+        }
     }
     /// Training of a new model named `model_name`.
     pub fn train(model_name: impl Into<String>) -> Self {
-        SingingCloning { kind: SingingCloningType::Train, total_epoch: None, model_name: model_name.into(), use_separate: None }
+        SingingCloning {
+            kind: SingingCloningType::Train,
+            total_epoch: None,
+            model_name: model_name.into(),
+            use_separate: None,
+        }
     }
 }
 

@@ -41,7 +41,11 @@ pub fn train_body(params: &Value) -> Result<Value, Vec<Issue>> {
 
 fn build(params: &Value, kind: SingingCloningType) -> Result<Value, Vec<Issue>> {
     if !matches!(params, Value::Object(_)) {
-        return Err(vec![Issue { path: String::new(), code: IssueCode::Type, message: "must be an object of parameters" }]);
+        return Err(vec![Issue {
+            path: String::new(),
+            code: IssueCode::Type,
+            message: "must be an object of parameters",
+        }]);
     }
     let given = |key: &str| params.get(key).filter(|v| **v != Value::Null).cloned();
     let mut pre_issues = Vec::new();
@@ -54,11 +58,11 @@ fn build(params: &Value, kind: SingingCloningType) -> Result<Value, Vec<Issue>> 
     }
 
     let mut cloning = Value::Object(vec![
-        ("type".into(), Value::Number(kind.code() as f64)),
+        ("type".into(), Value::Number((kind.code() as f64).into())),
         ("modelName".into(), given("modelName").unwrap_or(Value::Null)),
     ]);
     let mut descriptor = Value::Object(Vec::new());
-    let mut output = Value::Object(vec![("inputSelectors".into(), Value::Array(vec![Value::Number(0.0)]))]);
+    let mut output = Value::Object(vec![("inputSelectors".into(), Value::Array(vec![Value::Number(0.0.into())]))]);
     match kind {
         SingingCloningType::Generate => {
             for key in ["contentId", "destination"] {
@@ -71,9 +75,13 @@ fn build(params: &Value, kind: SingingCloningType) -> Result<Value, Vec<Issue>> 
                 None => {}
                 Some(Value::Bool(on)) => {
                     let switch = if on { SwitchOption::On } else { SwitchOption::Off };
-                    cloning.set("useSeparate", Value::Number(switch.code() as f64));
+                    cloning.set("useSeparate", Value::Number((switch.code() as f64).into()));
                 }
-                Some(_) => pre_issues.push(Issue { path: "separateVocals".into(), code: IssueCode::Type, message: "must be true or false" }),
+                Some(_) => pre_issues.push(Issue {
+                    path: "separateVocals".into(),
+                    code: IssueCode::Type,
+                    message: "must be true or false",
+                }),
             }
         }
         SingingCloningType::Train => {
@@ -94,7 +102,8 @@ fn build(params: &Value, kind: SingingCloningType) -> Result<Value, Vec<Issue>> 
             request.set(key, value);
         }
     }
-    let body = Value::Object(vec![("action".into(), Value::String("CreateJob".into())), ("createJobRequest".into(), request)]);
+    let body =
+        Value::Object(vec![("action".into(), Value::String("CreateJob".into())), ("createJobRequest".into(), request)]);
 
     let mut issues = pre_issues;
     issues.extend(validate(&body).into_iter().map(rename_to_parameter));
@@ -142,9 +151,13 @@ impl Value {
     /// unset looks like on the wire.
     pub fn without_nulls(&self) -> Value {
         match self {
-            Value::Object(members) => {
-                Value::Object(members.iter().filter(|(_, v)| *v != Value::Null).map(|(k, v)| (k.clone(), v.without_nulls())).collect())
-            }
+            Value::Object(members) => Value::Object(
+                members
+                    .iter()
+                    .filter(|(_, v)| *v != Value::Null)
+                    .map(|(k, v)| (k.clone(), v.without_nulls()))
+                    .collect(),
+            ),
             Value::Array(items) => Value::Array(items.iter().map(Value::without_nulls).collect()),
             other => other.clone(),
         }
@@ -175,17 +188,25 @@ mod tests {
 
     #[test]
     fn train_builds_the_wire_request() {
-        let body = train_body(&v(r#"{"source":{"contentId":"samples","path":"/voice.wav"},"modelName":"alto","totalEpoch":12}"#)).unwrap();
+        let body = train_body(&v(
+            r#"{"source":{"contentId":"samples","path":"/voice.wav"},"modelName":"alto","totalEpoch":12}"#,
+        ))
+        .unwrap();
         assert_eq!(
             body,
-            v(r#"{"action":"CreateJob","createJobRequest":{"inputs":[{"source":{"contentId":"samples","path":"/voice.wav"}}],
-                "outputs":[{"inputSelectors":[0],"smartContentDescriptor":{"singingCloning":{"type":2,"modelName":"alto","totalEpoch":12}}}]}}"#)
+            v(
+                r#"{"action":"CreateJob","createJobRequest":{"inputs":[{"source":{"contentId":"samples","path":"/voice.wav"}}],
+                "outputs":[{"inputSelectors":[0],"smartContentDescriptor":{"singingCloning":{"type":2,"modelName":"alto","totalEpoch":12}}}]}}"#
+            )
         );
     }
 
     #[test]
     fn issues_are_named_by_parameter() {
-        let issues = generate_body(&v(r#"{"modelName":"bad name","separateVocals":"yes","outputPrefix":"0123456789012345678901","timeout":0}"#)).unwrap_err();
+        let issues = generate_body(&v(
+            r#"{"modelName":"bad name","separateVocals":"yes","outputPrefix":"0123456789012345678901","timeout":0}"#,
+        ))
+        .unwrap_err();
         let found: Vec<(String, &str)> = issues.iter().map(|i| (i.path.clone(), i.code.name())).collect();
         assert_eq!(
             found,

@@ -18,4 +18,4 @@ pub use job::{
 pub use music_model::{ListModelsRequest, ListModelsResponse, Model};
 pub use response::{parse_job, parse_response, ParsedResponse, Response};
 pub use validate::{check_request, validate};
-pub use value::Value;
+pub use value::{Number, Value};

@@ -65,7 +65,7 @@ impl ParsedResponse {
     /// The state of the job of a CreateJob or GetJob answer, read from the tree.
     pub fn job_state(&self) -> Option<JobState> {
         match self.payload().get("job")?.get("state")? {
-            Value::Number(n) => Some(JobState::from_code(*n as i64)),
+            Value::Number(n) => Some(JobState::from_code(n.get() as i64)),
             _ => None,
         }
     }
@@ -103,7 +103,7 @@ pub fn add_status(job: &mut Value) {
 /// The name of a job's `state` (`SUBMITTED` … `CANCELED`, `UNKNOWN`).
 pub fn job_status(job: &Value) -> &'static str {
     match job.get("state") {
-        Some(Value::Number(n)) if n.fract() == 0.0 => JobState::from_code(*n as i64).name(),
+        Some(Value::Number(n)) if n.get().fract() == 0.0 => JobState::from_code(n.get() as i64).name(),
         _ => JobState::Unknown(0).name(),
     }
 }
@@ -122,7 +122,9 @@ pub fn parse_response(action: Action, status: u16, text: &str) -> Result<ParsedR
             let reason = match other {
                 Err(SyntaxError::Truncated) => "the body ends before its JSON does",
                 Err(SyntaxError::TooDeep) => "the body's JSON nests too deeply",
-                Err(SyntaxError::Invalid(_)) if text.trim_start().starts_with('<') => "the body is an HTML page, not JSON",
+                Err(SyntaxError::Invalid(_)) if text.trim_start().starts_with('<') => {
+                    "the body is an HTML page, not JSON"
+                }
                 Err(SyntaxError::Invalid(_)) => "the body is not JSON",
                 Ok(_) => "the body is not a JSON object",
             };
@@ -153,13 +155,19 @@ pub fn parse_job(text: &str) -> Result<Job, Error> {
     if !check_response(Action::GetJob, &wrapped).is_empty() {
         return Err(parse_error("the body is not a Job"));
     }
-    wrapped.remove("job").unwrap_or(Value::Null).without_nulls().decode().map_err(|_| parse_error("the body is not a Job"))
+    wrapped
+        .remove("job")
+        .unwrap_or(Value::Null)
+        .without_nulls()
+        .decode()
+        .map_err(|_| parse_error("the body is not a Job"))
 }
 
 fn string_at(value: &Value, key: &str) -> Option<String> {
     match value.get(key)? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => {
+            let n = &n.get();
             let mut out = String::new();
             crate::error::push_number(&mut out, *n as u64);
             Some(out).filter(|_| n.fract() == 0.0 && *n >= 0.0)

@@ -36,7 +36,8 @@ pub fn check_request(body: &Value) -> Result<Envelope, Vec<Issue>> {
     let shape_issue = |path: &str| {
         alloc::vec![Issue { path: path.into(), code: IssueCode::Type, message: "does not have the expected shape" }]
     };
-    let action = body.get("action").and_then(Value::as_str).and_then(Action::from_name).ok_or_else(|| shape_issue("action"))?;
+    let action =
+        body.get("action").and_then(Value::as_str).and_then(Action::from_name).ok_or_else(|| shape_issue("action"))?;
     let key = action.request_key();
     let inner = body.get(key).ok_or_else(|| shape_issue(key))?;
     let request = match action {
@@ -46,10 +47,11 @@ pub fn check_request(body: &Value) -> Result<Envelope, Vec<Issue>> {
         Action::ListModels => inner.decode().map(Request::ListModels),
     }
     .map_err(|_| shape_issue(key))?;
-    let credentials = match (body.get("secretId").and_then(Value::as_str), body.get("secretKey").and_then(Value::as_str)) {
-        (Some(id), Some(key)) => Some(Credentials { secret_id: id.into(), secret_key: key.into() }),
-        _ => None,
-    };
+    let credentials =
+        match (body.get("secretId").and_then(Value::as_str), body.get("secretKey").and_then(Value::as_str)) {
+            (Some(id), Some(key)) => Some(Credentials { secret_id: id.into(), secret_key: key.into() }),
+            _ => None,
+        };
     Ok(Envelope { request, credentials })
 }
 
@@ -70,7 +72,9 @@ pub fn check_response(action: Action, payload: &Value) -> Vec<Issue> {
         }
         Action::ListJobs => {
             let at = Path::Key(&path, "jobs");
-            for (i, job) in checker.list(member(payload, "jobs"), &at, false, true).unwrap_or_default().iter().enumerate() {
+            for (i, job) in
+                checker.list(member(payload, "jobs"), &at, false, true).unwrap_or_default().iter().enumerate()
+            {
                 let at = Path::Index(&at, i);
                 if let Some(job) = checker.object(Some(job), &at) {
                     checker.job(job, &at);
@@ -81,7 +85,9 @@ pub fn check_response(action: Action, payload: &Value) -> Vec<Issue> {
         Action::ListModels => {
             checker.bounded(member(payload, "total"), &Path::Key(&path, "total"), false, 0.0, 9.0e15);
             let at = Path::Key(&path, "models");
-            for (i, model) in checker.list(member(payload, "models"), &at, false, true).unwrap_or_default().iter().enumerate() {
+            for (i, model) in
+                checker.list(member(payload, "models"), &at, false, true).unwrap_or_default().iter().enumerate()
+            {
                 let at = Path::Index(&at, i);
                 if let Some(model) = checker.object(Some(model), &at) {
                     checker.text(member(model, "name"), &Path::Key(&at, "name"), true);
@@ -233,7 +239,7 @@ impl Checker {
                 Int::Invalid
             }
             None => Int::Absent,
-            Some(Value::Number(n)) if n.fract() == 0.0 => Int::Value(*n),
+            Some(Value::Number(n)) if n.get().fract() == 0.0 => Int::Value(n.get()),
             Some(_) => {
                 self.report(path, IssueCode::Type, "must be an integer");
                 Int::Invalid
@@ -252,7 +258,13 @@ impl Checker {
     }
 
     /// An array; `required` when it must be there, `allow_empty` when `[]` will do.
-    fn list<'v>(&mut self, value: Option<&'v Value>, path: &Path, required: bool, allow_empty: bool) -> Option<&'v [Value]> {
+    fn list<'v>(
+        &mut self,
+        value: Option<&'v Value>,
+        path: &Path,
+        required: bool,
+        allow_empty: bool,
+    ) -> Option<&'v [Value]> {
         match value {
             None if !required => None,
             None => {
@@ -382,7 +394,9 @@ impl Checker {
         }
 
         let descriptor_path = Path::Key(path, "smartContentDescriptor");
-        let Some(descriptor) = self.object(Self::member(output, "smartContentDescriptor"), &descriptor_path) else { return };
+        let Some(descriptor) = self.object(Self::member(output, "smartContentDescriptor"), &descriptor_path) else {
+            return;
+        };
         let at = Path::Key(&descriptor_path, "outputPrefix");
         let prefix = self.string(Self::member(descriptor, "outputPrefix"), &at, false);
         self.max_chars(prefix, MAX_OUTPUT_PREFIX_CHARS, &at, "must be shorter than 20 characters");
@@ -447,7 +461,8 @@ impl Checker {
             }
         }
         let inputs = Path::Key(path, "inputs");
-        for (i, input) in self.list(member(job, "inputs"), &inputs, false, true).unwrap_or_default().iter().enumerate() {
+        for (i, input) in self.list(member(job, "inputs"), &inputs, false, true).unwrap_or_default().iter().enumerate()
+        {
             let at = Path::Index(&inputs, i);
             let Some(input) = self.object(Some(input), &at) else { continue };
             for key in ["sourceData", "url"] {
@@ -462,7 +477,9 @@ impl Checker {
             }
         }
         let outputs = Path::Key(path, "outputs");
-        for (i, output) in self.list(member(job, "outputs"), &outputs, false, true).unwrap_or_default().iter().enumerate() {
+        for (i, output) in
+            self.list(member(job, "outputs"), &outputs, false, true).unwrap_or_default().iter().enumerate()
+        {
             let at = Path::Index(&outputs, i);
             if let Some(output) = self.object(Some(output), &at) {
                 self.job_output(output, &at);
@@ -476,7 +493,9 @@ impl Checker {
             self.text(member(output, key), &Path::Key(path, key), false);
         }
         let at = Path::Key(path, "inputSelectors");
-        for (i, selector) in self.list(member(output, "inputSelectors"), &at, true, true).unwrap_or_default().iter().enumerate() {
+        for (i, selector) in
+            self.list(member(output, "inputSelectors"), &at, true, true).unwrap_or_default().iter().enumerate()
+        {
             self.bounded(Some(selector), &Path::Index(&at, i), true, 0.0, u32::MAX as f64);
         }
         let descriptor_path = Path::Key(path, "smartContentDescriptor");

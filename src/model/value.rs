@@ -22,10 +22,67 @@ pub const MAX_DEPTH: usize = 64;
 pub enum Value {
     Null,
     Bool(bool),
-    Number(f64),
+    Number(Number),
     String(String),
     Array(Vec<Value>),
     Object(Vec<(String, Value)>),
+}
+
+/// A JSON number: its value, and, when it was parsed from JSON text, that text, which
+/// [`Value::to_json`] writes back unchanged. The proxy relays the upstream's answers
+/// through this tree, and an `f64` alone would change 17-digit doubles, integers past
+/// 2^53 and `1.7976931348623157e308` on the way through.
+///
+/// The page build (WebAssembly without the proxy) keeps no text: it never writes back
+/// JSON it read, and the text costs it page weight.
+#[derive(Debug, Clone)]
+pub struct Number {
+    value: f64,
+    /// Only the parser sets it, so it is always a valid JSON number.
+    #[cfg(any(feature = "proxy", not(target_arch = "wasm32")))]
+    text: Option<Box<str>>,
+}
+
+impl Number {
+    /// The number's value (the nearest `f64`; see the parser for its precision).
+    pub fn get(&self) -> f64 {
+        self.value
+    }
+
+    /// The JSON text the number was parsed from; `None` for a number made in Rust (and
+    /// always in the page build).
+    pub fn text(&self) -> Option<&str> {
+        #[cfg(any(feature = "proxy", not(target_arch = "wasm32")))]
+        return self.text.as_deref();
+        #[cfg(not(any(feature = "proxy", not(target_arch = "wasm32"))))]
+        None
+    }
+
+    /// A number read from its (checked) JSON text.
+    fn parsed(text: &str) -> Number {
+        Number {
+            value: decimal_to_f64(text.as_bytes()),
+            #[cfg(any(feature = "proxy", not(target_arch = "wasm32")))]
+            text: Some(text.into()),
+        }
+    }
+}
+
+impl From<f64> for Number {
+    fn from(value: f64) -> Number {
+        Number {
+            value,
+            #[cfg(any(feature = "proxy", not(target_arch = "wasm32")))]
+            text: None,
+        }
+    }
+}
+
+/// Numbers are equal when their values are: `1.0` and `1` are the same number.
+impl PartialEq for Number {
+    fn eq(&self, other: &Number) -> bool {
+        self.value == other.value
+    }
 }
 
 /// Why a text is not JSON.
@@ -110,7 +167,10 @@ impl Value {
         match self {
             Value::Null => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Number(n) => write_number(*n, out),
+            Value::Number(n) => match n.text() {
+                Some(text) => out.push_str(text),
+                None => write_number(n.value, out),
+            },
             Value::String(s) => write_string(s, out),
             Value::Array(items) => {
                 out.push('[');
@@ -225,12 +285,83 @@ fn decimal_to_f64(text: &[u8]) -> f64 {
         m * 10f64.powi(exponent.min(400) as i32)
     } else {
         // Two steps, so that 1e-320-like values do not underflow through 10^-330.
-        m / 10f64.powi((-exponent).min(400) as i32 / 2) / 10f64.powi((-exponent).min(400) as i32 - (-exponent).min(400) as i32 / 2)
+        m / 10f64.powi((-exponent).min(400) as i32 / 2)
+            / 10f64.powi((-exponent).min(400) as i32 - (-exponent).min(400) as i32 / 2)
     };
     if negative {
         -value
     } else {
         value
+    }
+}
+
+/// Keeps each key once, at its first position with its last value, as `JSON.parse` does.
+/// Duplicates are found by sorting the positions by key, in O(n log n) even for keys
+/// chosen to collide: comparing each key with every earlier one made a body of many keys
+/// cost quadratic time.
+fn dedupe(members: &mut Vec<(String, Value)>) {
+    let n = members.len();
+    if n < 2 {
+        return;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    // By key, then by position: each run of one key lists its positions in order.
+    heap_sort(&mut order, |&a, &b| {
+        let (x, y) = (&members[a].0, &members[b].0);
+        x < y || (x == y && a < b)
+    });
+    let mut keep = alloc::vec![true; n];
+    let mut run = 0;
+    for i in 1..=n {
+        if i < n && members[order[i]].0 == members[order[run]].0 {
+            continue;
+        }
+        if i - run > 1 {
+            let last = core::mem::replace(&mut members[order[i - 1]].1, Value::Null);
+            members[order[run]].1 = last;
+            for &dropped in &order[run + 1..i] {
+                keep[dropped] = false;
+            }
+        }
+        run = i;
+    }
+    // Compacted in place, in order; the dropped members end up past the cut.
+    let mut kept = 0;
+    for (i, &k) in keep.iter().enumerate() {
+        if k {
+            members.swap(kept, i);
+            kept += 1;
+        }
+    }
+    members.truncate(kept);
+}
+
+/// Heapsort: O(n log n) in every case, in a few hundred bytes of WebAssembly, where the
+/// standard library's sorts cost the page build several kilobytes.
+fn heap_sort<T: Copy>(items: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    fn sift<T: Copy>(items: &mut [T], mut root: usize, end: usize, less: &impl Fn(&T, &T) -> bool) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && less(&items[child], &items[child + 1]) {
+                child += 1;
+            }
+            if !less(&items[root], &items[child]) {
+                return;
+            }
+            items.swap(root, child);
+            root = child;
+        }
+    }
+    let n = items.len();
+    for root in (0..n / 2).rev() {
+        sift(items, root, n, &less);
+    }
+    for end in (1..n).rev() {
+        items.swap(0, end);
+        sift(items, 0, end, &less);
     }
 }
 
@@ -312,16 +443,13 @@ impl Parser<'_> {
                     self.skip_space();
                     self.expect(b':')?;
                     let item = self.value(depth + 1)?;
-                    // Later duplicates win, as in JSON.parse.
-                    match members.iter_mut().find(|(k, _): &&mut (String, Value)| *k == key) {
-                        Some(slot) => slot.1 = item,
-                        None => members.push((key, item)),
-                    }
+                    members.push((key, item));
                     self.skip_space();
                     match self.peek()? {
                         b',' => self.pos += 1,
                         b'}' => {
                             self.pos += 1;
+                            dedupe(&mut members);
                             return Ok(Value::Object(members));
                         }
                         _ => return Err(SyntaxError::Invalid(self.pos)),
@@ -368,7 +496,10 @@ impl Parser<'_> {
                 return Err(self.invalid_or_truncated());
             }
         }
-        Ok(Value::Number(decimal_to_f64(&self.bytes[start..self.pos])))
+        // `get`, not indexing: the slice is ASCII, and indexing would bring in the page
+        // build a panic path that formats its message.
+        let text = self.text.get(start..self.pos).unwrap_or_default();
+        Ok(Value::Number(Number::parsed(text)))
     }
 
     fn invalid_or_truncated(&self) -> SyntaxError {
@@ -422,7 +553,9 @@ impl Parser<'_> {
                         b't' => '\t',
                         b'u' => {
                             let high = self.hex4()?;
-                            let code = if (0xD800..0xDC00).contains(&high) && self.bytes.get(self.pos..self.pos + 2) == Some(b"\\u") {
+                            let code = if (0xD800..0xDC00).contains(&high)
+                                && self.bytes.get(self.pos..self.pos + 2) == Some(b"\\u")
+                            {
                                 self.pos += 2;
                                 let low = self.hex4()?;
                                 if !(0xDC00..0xE000).contains(&low) {
@@ -450,7 +583,7 @@ impl Serialize for Value {
         match self {
             Value::Null => serializer.serialize_unit(),
             Value::Bool(b) => serializer.serialize_bool(*b),
-            Value::Number(n) => serializer.serialize_f64(*n),
+            Value::Number(n) => serializer.serialize_f64(n.get()),
             Value::String(s) => serializer.serialize_str(s),
             Value::Array(items) => {
                 let mut seq = serializer.serialize_seq(Some(items.len()))?;
@@ -525,7 +658,7 @@ impl Collect {
 macro_rules! serialize_number {
     ($($method:ident: $t:ty),*) => {
         $(fn $method(self, v: $t) -> Result<Value, NoError> {
-            Ok(Value::Number(v as f64))
+            Ok(Value::Number((v as f64).into()))
         })*
     };
 }
@@ -555,7 +688,7 @@ impl serde::Serializer for ValueSerializer {
         Ok(Value::String(v.into()))
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<Value, NoError> {
-        Ok(Value::Array(v.iter().map(|&b| Value::Number(b as f64)).collect()))
+        Ok(Value::Array(v.iter().map(|&b| Value::Number((b as f64).into())).collect()))
     }
     fn serialize_none(self) -> Result<Value, NoError> {
         Ok(Value::Null)
@@ -593,7 +726,13 @@ impl serde::Serializer for ValueSerializer {
     fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Collect, NoError> {
         Ok(Collect::new(None))
     }
-    fn serialize_tuple_variant(self, _: &'static str, _: u32, variant: &'static str, _: usize) -> Result<Collect, NoError> {
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Collect, NoError> {
         Ok(Collect::new(Some(variant)))
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Collect, NoError> {
@@ -602,7 +741,13 @@ impl serde::Serializer for ValueSerializer {
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Collect, NoError> {
         Ok(Collect::new(None))
     }
-    fn serialize_struct_variant(self, _: &'static str, _: u32, variant: &'static str, _: usize) -> Result<Collect, NoError> {
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Collect, NoError> {
         Ok(Collect::new(Some(variant)))
     }
 }
@@ -719,7 +864,7 @@ impl<'de> de::Deserializer<'de> for &'de Value {
             Value::Null => visitor.visit_unit(),
             Value::Bool(b) => visitor.visit_bool(*b),
             Value::Number(n) => {
-                let n = *n;
+                let n = n.get();
                 if n.fract() == 0.0 && (0.0..1.8e19).contains(&n) {
                     visitor.visit_u64(n as u64)
                 } else if n.fract() == 0.0 && n > -9.2e18 && n < 0.0 {
@@ -730,9 +875,9 @@ impl<'de> de::Deserializer<'de> for &'de Value {
             }
             Value::String(s) => visitor.visit_borrowed_str(s),
             Value::Array(items) => visitor.visit_seq(de::value::SeqDeserializer::new(items.iter())),
-            Value::Object(members) => visitor.visit_map(de::value::MapDeserializer::new(
-                members.iter().map(|(k, v)| (k.as_str(), v)),
-            )),
+            Value::Object(members) => {
+                visitor.visit_map(de::value::MapDeserializer::new(members.iter().map(|(k, v)| (k.as_str(), v))))
+            }
         }
     }
 
@@ -796,13 +941,13 @@ impl<'de> Visitor<'de> for ValueSeed {
         Ok(Value::Bool(b))
     }
     fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
-        Ok(Value::Number(n as f64))
+        Ok(Value::Number((n as f64).into()))
     }
     fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
-        Ok(Value::Number(n as f64))
+        Ok(Value::Number((n as f64).into()))
     }
     fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
-        Ok(Value::Number(n))
+        Ok(Value::Number(n.into()))
     }
     fn visit_str<E>(self, s: &str) -> Result<Value, E> {
         Ok(Value::String(s.into()))
@@ -866,16 +1011,52 @@ mod tests {
 
     #[test]
     fn numbers_parse_like_the_standard_library() {
-        for text in ["0", "-0", "7", "-12", "1603432763000", "9007199254740991", "0.5", "-2.25", "1e3", "1E+2", "2.5e-3",
-            "123.456", "0.1", "1e22", "4.35", "100000000000000000000", "1.5e300", "5e-324", "1e400", "12345678901234567890123"]
-        {
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "-12",
+            "1603432763000",
+            "9007199254740991",
+            "0.5",
+            "-2.25",
+            "1e3",
+            "1E+2",
+            "2.5e-3",
+            "123.456",
+            "0.1",
+            "1e22",
+            "4.35",
+            "100000000000000000000",
+            "1.5e300",
+            "5e-324",
+            "1e400",
+            "12345678901234567890123",
+        ] {
             let ours = match Value::parse(text).unwrap() {
-                Value::Number(n) => n,
+                Value::Number(n) => n.get(),
                 other => panic!("{other:?}"),
             };
             let std: f64 = text.parse().unwrap();
             let close = ours == std || ((ours - std) / std).abs() < 1e-15;
             assert!(close, "{text}: {ours} vs {std}");
+        }
+    }
+
+    #[test]
+    fn heap_sort_sorts_like_the_standard_library() {
+        let mut seed = 7u64;
+        for n in 0..200 {
+            let mut items: Vec<u32> = (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (seed >> 40) as u32 % 50
+                })
+                .collect();
+            let mut expected = items.clone();
+            expected.sort();
+            heap_sort(&mut items, |a, b| a < b);
+            assert_eq!(items, expected, "{n}");
         }
     }
 

@@ -5,6 +5,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::admission::Limits;
 use crate::error::{Issue, IssueCode};
 use crate::model::validate::is_http_url;
 use crate::model::{Credentials, Value};
@@ -14,6 +15,11 @@ pub const DEFAULT_PREFIX: &str = "/api/singing-cloning";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_MAX_DEPTH: usize = 32;
 pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u32 = 30_000;
+/// The largest upstream answer read: the API's answers are a few KB (a page of 100
+/// models about 30 KB); anything past this is refused rather than held in memory.
+pub const DEFAULT_MAX_UPSTREAM_BYTES: usize = 4 * 1024 * 1024;
+/// The longest a session may last: what browsers keep a cookie at most (400 days).
+pub const MAX_SESSION_MAX_AGE_S: u32 = 400 * 24 * 3600;
 /// Shallowest limit that still lets every valid body through (a CreateJob nests 6 deep).
 pub const MIN_MAX_DEPTH: usize = 8;
 /// The shortest `secretId` and `secretKey` (real ones are far longer).
@@ -84,13 +90,44 @@ pub struct ProxyConfig {
     pub callback_targets: CallbackTargets,
     /// Signs forwarded callbacks; `proxySecret` when absent.
     pub webhook_secret: Option<String>,
+    /// How long an anonymous session lasts, in seconds, counted from its issue.
+    pub session_max_age_s: u32,
+    /// The limits that anonymous clients cannot reset by dropping their cookie, and the callback route's.
+    pub limits: Limits,
+    /// A header the operator's own front proxy sets to the client's address (lowercase);
+    /// without it, the platform's address is used.
+    pub client_address_header: Option<String>,
+    /// The largest upstream answer read, in bytes.
+    pub max_upstream_bytes: usize,
 }
 
 /// The keys of the config object (besides `authenticate`, a function the JavaScript face reads).
-pub const KEYS: [&str; 17] = [
-    "endpoint", "secretId", "secretKey", "proxySecret", "allowedOrigins", "prefix", "publicUrl", "maxBodyBytes",
-    "maxDepth", "upstreamTimeoutMs", "gateway", "models", "policy", "rateLimit", "callbackTargets", "webhookSecret",
+pub const KEYS: [&str; 25] = [
+    "endpoint",
+    "secretId",
+    "secretKey",
+    "proxySecret",
+    "allowedOrigins",
+    "prefix",
+    "publicUrl",
+    "maxBodyBytes",
+    "maxDepth",
+    "upstreamTimeoutMs",
+    "gateway",
+    "models",
+    "policy",
+    "rateLimit",
+    "callbackTargets",
+    "webhookSecret",
     "authenticate",
+    "sessionMaxAgeSeconds",
+    "addressRateLimit",
+    "sessionRateLimit",
+    "globalSessionRateLimit",
+    "callbackRateLimit",
+    "clientAddressHeader",
+    "maxUpstreamBytes",
+    "fetch",
 ];
 
 impl ProxyConfig {
@@ -126,7 +163,11 @@ impl ProxyConfig {
         if let Value::Object(members) = config {
             for (key, _) in members {
                 if !KEYS.contains(&key.as_str()) {
-                    r.issues.push(Issue { path: alloc::format!("config.{key}"), code: IssueCode::NotApplicable, message: "is not an option of the proxy" });
+                    r.issues.push(Issue {
+                        path: alloc::format!("config.{key}"),
+                        code: IssueCode::NotApplicable,
+                        message: "is not an option of the proxy",
+                    });
                 }
             }
         }
@@ -144,9 +185,14 @@ impl ProxyConfig {
         }
         let proxy_secret = r.string(config, "proxySecret", "config.proxySecret", true).unwrap_or_default();
         if !proxy_secret.is_empty() && proxy_secret.chars().count() < MIN_PROXY_SECRET_CHARS {
-            r.issue("config.proxySecret", IssueCode::Range, "must be at least 16 characters (32 random bytes, base64, are best)");
+            r.issue(
+                "config.proxySecret",
+                IssueCode::Range,
+                "must be at least 16 characters (32 random bytes, base64, are best)",
+            );
         }
-        let allowed_origins = r.strings(config.get("allowedOrigins"), "config.allowedOrigins", true).unwrap_or_default();
+        let allowed_origins =
+            r.strings(config.get("allowedOrigins"), "config.allowedOrigins", true).unwrap_or_default();
         for (i, origin) in allowed_origins.iter().enumerate() {
             if !is_origin(origin) {
                 r.issues.push(Issue {
@@ -158,19 +204,47 @@ impl ProxyConfig {
         }
         let prefix = r.string(config, "prefix", "config.prefix", false).unwrap_or_else(|| DEFAULT_PREFIX.into());
         let prefix_ok = prefix.is_empty()
-            || (prefix.starts_with('/') && !prefix.ends_with('/') && prefix.bytes().all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#' && b != b'%'));
+            || (prefix.starts_with('/')
+                && !prefix.ends_with('/')
+                && prefix.bytes().all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#' && b != b'%'));
         if !prefix_ok {
-            r.issue("config.prefix", IssueCode::Pattern, "must start with / and not end with one, as /api/singing-cloning");
+            r.issue(
+                "config.prefix",
+                IssueCode::Pattern,
+                "must start with / and not end with one, as /api/singing-cloning",
+            );
         }
-        let public_url = r.string(config, "publicUrl", "config.publicUrl", false).map(|s| s.trim_end_matches('/').into());
+        let public_url =
+            r.string(config, "publicUrl", "config.publicUrl", false).map(|s| s.trim_end_matches('/').into());
         if public_url.as_deref().is_some_and(|url: &str| !is_http_url(url) || url.contains(['?', '#'])) {
             r.issue("config.publicUrl", IssueCode::Url, "must be an absolute http or https URL without query");
         }
-        let max_body_bytes = r.integer(config.get("maxBodyBytes"), "config.maxBodyBytes", 1.0, 16.0 * 1024.0 * 1024.0, "must be from 1 to 16777216")
+        let max_body_bytes = r
+            .integer(
+                config.get("maxBodyBytes"),
+                "config.maxBodyBytes",
+                1.0,
+                16.0 * 1024.0 * 1024.0,
+                "must be from 1 to 16777216",
+            )
             .map_or(DEFAULT_MAX_BODY_BYTES, |n| n as usize);
-        let max_depth = r.integer(config.get("maxDepth"), "config.maxDepth", MIN_MAX_DEPTH as f64, crate::model::value::MAX_DEPTH as f64, "must be from 8 to 64")
+        let max_depth = r
+            .integer(
+                config.get("maxDepth"),
+                "config.maxDepth",
+                MIN_MAX_DEPTH as f64,
+                crate::model::value::MAX_DEPTH as f64,
+                "must be from 8 to 64",
+            )
             .map_or(DEFAULT_MAX_DEPTH, |n| n as usize);
-        let upstream_timeout_ms = r.integer(config.get("upstreamTimeoutMs"), "config.upstreamTimeoutMs", 1.0, 600_000.0, "must be from 1 to 600000")
+        let upstream_timeout_ms = r
+            .integer(
+                config.get("upstreamTimeoutMs"),
+                "config.upstreamTimeoutMs",
+                1.0,
+                600_000.0,
+                "must be from 1 to 600000",
+            )
             .map_or(DEFAULT_UPSTREAM_TIMEOUT_MS, |n| n as u32);
 
         let gateway = r.object(config.get("gateway"), "config.gateway").map(|g| Gateway {
@@ -178,7 +252,8 @@ impl ProxyConfig {
             secret_key: r.string(g, "secretKey", "config.gateway.secretKey", true).unwrap_or_default(),
             source: r.string(g, "source", "config.gateway.source", true).unwrap_or_default(),
         });
-        if gateway.as_ref().is_some_and(|g| g.source.contains(['\r', '\n']) || g.secret_id.contains(['"', '\r', '\n'])) {
+        if gateway.as_ref().is_some_and(|g| g.source.contains(['\r', '\n']) || g.secret_id.contains(['"', '\r', '\n']))
+        {
             r.issue("config.gateway", IssueCode::Pattern, "must not hold quotes or line breaks in secretId or source");
         }
 
@@ -198,16 +273,56 @@ impl ProxyConfig {
                 Some(Value::Bool(b)) => policy.allow_training = *b,
                 Some(_) => r.issue("config.policy.allowTraining", IssueCode::Type, "must be a boolean"),
             }
-            policy.max_total_epoch = r.integer(p.get("maxTotalEpoch"), "config.policy.maxTotalEpoch", 1.0, 50.0, "must be from 1 to 50").map(|n| n as u32);
+            policy.max_total_epoch = r
+                .integer(p.get("maxTotalEpoch"), "config.policy.maxTotalEpoch", 1.0, 50.0, "must be from 1 to 50")
+                .map(|n| n as u32);
             policy.allowed_models = r.strings(p.get("allowedModels"), "config.policy.allowedModels", false);
         }
 
-        let mut rate_limit = RateLimit { capacity: 60.0, refill_per_second: 1.0 };
-        if let Some(l) = r.object(config.get("rateLimit"), "config.rateLimit") {
-            rate_limit.capacity = r.number(l.get("capacity"), "config.rateLimit.capacity", 1.0, 1e9).unwrap_or(rate_limit.capacity);
-            rate_limit.refill_per_second =
-                r.number(l.get("refillPerSecond"), "config.rateLimit.refillPerSecond", 1e-6, 1e9).unwrap_or(rate_limit.refill_per_second);
+        let rate_limit = r.rate_limit(config, "rateLimit", RateLimit { capacity: 60.0, refill_per_second: 1.0 });
+        let limits = Limits {
+            identity: rate_limit,
+            address: r.rate_limit(config, "addressRateLimit", RateLimit { capacity: 300.0, refill_per_second: 5.0 }),
+            // 60 at once (an office behind one address), then one every 6 seconds.
+            sessions: r.rate_limit(
+                config,
+                "sessionRateLimit",
+                RateLimit { capacity: 60.0, refill_per_second: 1.0 / 6.0 },
+            ),
+            global_sessions: r.rate_limit(
+                config,
+                "globalSessionRateLimit",
+                RateLimit { capacity: 1000.0, refill_per_second: 10.0 },
+            ),
+            callbacks: r.rate_limit(config, "callbackRateLimit", RateLimit { capacity: 120.0, refill_per_second: 2.0 }),
+        };
+        let max_age = MAX_SESSION_MAX_AGE_S as f64;
+        let session_max_age_s = r
+            .integer(
+                config.get("sessionMaxAgeSeconds"),
+                "config.sessionMaxAgeSeconds",
+                60.0,
+                max_age,
+                "must be from 60 to 34560000",
+            )
+            .map_or(super::identity::SESSION_MAX_AGE_S, |n| n as u32);
+        let client_address_header = r
+            .string(config, "clientAddressHeader", "config.clientAddressHeader", false)
+            .map(|h| h.to_ascii_lowercase());
+        let header_name = |h: &str| h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if client_address_header.as_deref().is_some_and(|h| !header_name(h)) {
+            r.issue("config.clientAddressHeader", IssueCode::Pattern, "must be a header name, as x-real-ip");
         }
+        let max_upstream = 256.0 * 1024.0 * 1024.0;
+        let max_upstream_bytes = r
+            .integer(
+                config.get("maxUpstreamBytes"),
+                "config.maxUpstreamBytes",
+                1024.0,
+                max_upstream,
+                "must be from 1024 to 268435456",
+            )
+            .map_or(DEFAULT_MAX_UPSTREAM_BYTES, |n| n as usize);
 
         let mut callback_targets = CallbackTargets::default();
         if let Some(t) = r.object(config.get("callbackTargets"), "config.callbackTargets") {
@@ -241,6 +356,10 @@ impl ProxyConfig {
             rate_limit,
             callback_targets,
             webhook_secret,
+            session_max_age_s,
+            limits,
+            client_address_header,
+            max_upstream_bytes,
         })
     }
 }
@@ -308,10 +427,23 @@ impl Reader {
         }
     }
 
+    /// A token bucket's `{ capacity, refillPerSecond }` under `key`, each part defaulting.
+    fn rate_limit(&mut self, config: &Value, key: &str, default: RateLimit) -> RateLimit {
+        let mut limit = default;
+        let path = alloc::format!("config.{key}");
+        if let Some(l) = self.object(config.get(key), &path) {
+            let capacity = self.number(l.get("capacity"), &alloc::format!("{path}.capacity"), 1.0, 1e9);
+            limit.capacity = capacity.unwrap_or(limit.capacity);
+            let refill = self.number(l.get("refillPerSecond"), &alloc::format!("{path}.refillPerSecond"), 1e-6, 1e9);
+            limit.refill_per_second = refill.unwrap_or(limit.refill_per_second);
+        }
+        limit
+    }
+
     fn number(&mut self, value: Option<&Value>, path: &str, min: f64, max: f64) -> Option<f64> {
         match value {
             None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if (min..=max).contains(n) => Some(*n),
+            Some(Value::Number(n)) if (min..=max).contains(&n.get()) => Some(n.get()),
             Some(Value::Number(_)) => {
                 self.issue(path, IssueCode::Range, "is out of range");
                 None
@@ -326,8 +458,8 @@ impl Reader {
     fn integer(&mut self, value: Option<&Value>, path: &str, min: f64, max: f64, message: &'static str) -> Option<f64> {
         match value {
             None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if n.fract() == 0.0 && (min..=max).contains(n) => Some(*n),
-            Some(Value::Number(n)) if n.fract() == 0.0 => {
+            Some(Value::Number(n)) if n.get().fract() == 0.0 && (min..=max).contains(&n.get()) => Some(n.get()),
+            Some(Value::Number(n)) if n.get().fract() == 0.0 => {
                 self.issue(path, IssueCode::Range, message);
                 None
             }
@@ -340,7 +472,7 @@ impl Reader {
 }
 
 /// The environment variables [`from_env`] reads, and the config key each sets.
-pub const ENV: [(&str, &str); 22] = [
+pub const ENV: [(&str, &str); 33] = [
     ("SINGING_CLONING_ENDPOINT", "endpoint"),
     ("SINGING_CLONING_SECRET_ID", "secretId"),
     ("SINGING_CLONING_SECRET_KEY", "secretKey"),
@@ -363,6 +495,17 @@ pub const ENV: [(&str, &str); 22] = [
     ("SINGING_CLONING_CALLBACK_ALLOW_PRIVATE", "callbackTargets.allowPrivate"),
     ("SINGING_CLONING_CALLBACK_ALLOWED_HOSTS", "callbackTargets.allowedHosts"),
     ("SINGING_CLONING_WEBHOOK_SECRET", "webhookSecret"),
+    ("SINGING_CLONING_SESSION_MAX_AGE_SECONDS", "sessionMaxAgeSeconds"),
+    ("SINGING_CLONING_ADDRESS_RATE_LIMIT_CAPACITY", "addressRateLimit.capacity"),
+    ("SINGING_CLONING_ADDRESS_RATE_LIMIT_REFILL_PER_SECOND", "addressRateLimit.refillPerSecond"),
+    ("SINGING_CLONING_SESSION_RATE_LIMIT_CAPACITY", "sessionRateLimit.capacity"),
+    ("SINGING_CLONING_SESSION_RATE_LIMIT_REFILL_PER_SECOND", "sessionRateLimit.refillPerSecond"),
+    ("SINGING_CLONING_GLOBAL_SESSION_RATE_LIMIT_CAPACITY", "globalSessionRateLimit.capacity"),
+    ("SINGING_CLONING_GLOBAL_SESSION_RATE_LIMIT_REFILL_PER_SECOND", "globalSessionRateLimit.refillPerSecond"),
+    ("SINGING_CLONING_CALLBACK_RATE_LIMIT_CAPACITY", "callbackRateLimit.capacity"),
+    ("SINGING_CLONING_CALLBACK_RATE_LIMIT_REFILL_PER_SECOND", "callbackRateLimit.refillPerSecond"),
+    ("SINGING_CLONING_CLIENT_ADDRESS_HEADER", "clientAddressHeader"),
+    ("SINGING_CLONING_MAX_UPSTREAM_BYTES", "maxUpstreamBytes"),
 ];
 
 /// A config tree from environment variables (`SINGING_CLONING_*`, see [`ENV`]): lists
@@ -371,29 +514,36 @@ pub const ENV: [(&str, &str); 22] = [
 pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Value, Vec<Issue>> {
     let mut config = Value::Object(Vec::new());
     let mut issues = Vec::new();
+    let number = |text: &str| match text.parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(Value::Number(n.into())),
+        _ => Err("must be a number"),
+    };
     for (name, key) in ENV {
         let Some(text) = get(name).map(|t| String::from(t.trim())).filter(|t| !t.is_empty()) else { continue };
         let value = match key {
-            "allowedOrigins" | "policy.allowedModels" | "callbackTargets.allowedHosts" => Value::Array(
+            "allowedOrigins" | "policy.allowedModels" | "callbackTargets.allowedHosts" => Ok(Value::Array(
                 text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.into())).collect(),
-            ),
+            )),
             "policy.allowTraining" | "callbackTargets.allowPrivate" => match text.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => Value::Bool(true),
-                "false" | "0" | "no" => Value::Bool(false),
-                _ => {
-                    issues.push(Issue { path: alloc::format!("env.{name}"), code: IssueCode::Type, message: "must be true or false" });
-                    continue;
-                }
+                "true" | "1" | "yes" => Ok(Value::Bool(true)),
+                "false" | "0" | "no" => Ok(Value::Bool(false)),
+                _ => Err("must be true or false"),
             },
-            "maxBodyBytes" | "maxDepth" | "upstreamTimeoutMs" | "policy.maxTotalEpoch" | "rateLimit.capacity"
-            | "rateLimit.refillPerSecond" => match text.parse::<f64>() {
-                Ok(n) if n.is_finite() => Value::Number(n),
-                _ => {
-                    issues.push(Issue { path: alloc::format!("env.{name}"), code: IssueCode::Type, message: "must be a number" });
-                    continue;
-                }
-            },
-            _ => Value::String(text),
+            "maxBodyBytes"
+            | "maxDepth"
+            | "upstreamTimeoutMs"
+            | "policy.maxTotalEpoch"
+            | "sessionMaxAgeSeconds"
+            | "maxUpstreamBytes" => number(&text),
+            _ if key.ends_with(".capacity") || key.ends_with(".refillPerSecond") => number(&text),
+            _ => Ok(Value::String(text)),
+        };
+        let value = match value {
+            Ok(value) => value,
+            Err(message) => {
+                issues.push(Issue { path: alloc::format!("env.{name}"), code: IssueCode::Type, message });
+                continue;
+            }
         };
         match key.split_once('.') {
             Some((outer, inner)) => {
@@ -457,14 +607,72 @@ mod tests {
         let issues = ProxyConfig::from_value(&config).err().unwrap();
         let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
         for path in [
-            "config.bogus", "config.endpoint", "config.secretId", "config.secretKey", "config.proxySecret",
-            "config.allowedOrigins[0]", "config.prefix", "config.maxDepth", "config.gateway.secretKey",
-            "config.gateway.source", "config.models", "config.policy.maxTotalEpoch", "config.rateLimit.capacity",
+            "config.bogus",
+            "config.endpoint",
+            "config.secretId",
+            "config.secretKey",
+            "config.proxySecret",
+            "config.allowedOrigins[0]",
+            "config.prefix",
+            "config.maxDepth",
+            "config.gateway.secretKey",
+            "config.gateway.source",
+            "config.models",
+            "config.policy.maxTotalEpoch",
+            "config.rateLimit.capacity",
             "config.callbackTargets.allowPrivate",
         ] {
             assert!(paths.contains(&path), "{path} missing from {paths:?}");
         }
         assert!(ProxyConfig::from_value(&Value::Null).is_err());
+    }
+
+    #[test]
+    fn reads_the_hardening_options_and_their_defaults() {
+        let c = ProxyConfig::from_value(&minimal()).ok().unwrap();
+        assert_eq!(c.session_max_age_s, 30 * 24 * 3600);
+        assert_eq!(c.limits.identity, RateLimit { capacity: 60.0, refill_per_second: 1.0 });
+        assert_eq!(c.limits.address, RateLimit { capacity: 300.0, refill_per_second: 5.0 });
+        assert_eq!(c.limits.global_sessions, RateLimit { capacity: 1000.0, refill_per_second: 10.0 });
+        assert_eq!(c.client_address_header, None);
+        assert_eq!(c.max_upstream_bytes, DEFAULT_MAX_UPSTREAM_BYTES);
+        let env = |name: &str| match name {
+            "SINGING_CLONING_ENDPOINT" => Some("http://127.0.0.1:9000/release".into()),
+            "SINGING_CLONING_SECRET_ID" => Some("secret-id".into()),
+            "SINGING_CLONING_SECRET_KEY" => Some("secret-key".into()),
+            "SINGING_CLONING_PROXY_SECRET" => Some("0123456789abcdef".into()),
+            "SINGING_CLONING_SESSION_MAX_AGE_SECONDS" => Some("3600".into()),
+            "SINGING_CLONING_ADDRESS_RATE_LIMIT_CAPACITY" => Some("10".into()),
+            "SINGING_CLONING_SESSION_RATE_LIMIT_REFILL_PER_SECOND" => Some("0.5".into()),
+            "SINGING_CLONING_GLOBAL_SESSION_RATE_LIMIT_CAPACITY" => Some("20".into()),
+            "SINGING_CLONING_CALLBACK_RATE_LIMIT_CAPACITY" => Some("30".into()),
+            "SINGING_CLONING_CLIENT_ADDRESS_HEADER" => Some("X-Real-IP".into()),
+            "SINGING_CLONING_MAX_UPSTREAM_BYTES" => Some("65536".into()),
+            _ => None,
+        };
+        let c = ProxyConfig::from_value(&from_env(env).ok().unwrap()).ok().unwrap();
+        assert_eq!(c.session_max_age_s, 3600);
+        assert_eq!(c.limits.address, RateLimit { capacity: 10.0, refill_per_second: 5.0 });
+        assert_eq!(c.limits.sessions, RateLimit { capacity: 60.0, refill_per_second: 0.5 });
+        assert_eq!(c.limits.global_sessions.capacity, 20.0);
+        assert_eq!(c.limits.callbacks.capacity, 30.0);
+        assert_eq!(c.client_address_header.as_deref(), Some("x-real-ip"));
+        assert_eq!(c.max_upstream_bytes, 65536);
+        let bad = Value::parse(
+            r#"{"endpoint":"https://up.example","secretId":"secret-id","secretKey":"secret-key","proxySecret":"0123456789abcdef",
+                "allowedOrigins":[],"sessionMaxAgeSeconds":10,"clientAddressHeader":"x real ip","maxUpstreamBytes":1,
+                "addressRateLimit":{"capacity":0}}"#,
+        )
+        .unwrap();
+        let paths: Vec<String> = ProxyConfig::from_value(&bad).err().unwrap().into_iter().map(|i| i.path).collect();
+        for path in [
+            "config.sessionMaxAgeSeconds",
+            "config.clientAddressHeader",
+            "config.maxUpstreamBytes",
+            "config.addressRateLimit.capacity",
+        ] {
+            assert!(paths.iter().any(|p| p == path), "{path} missing from {paths:?}");
+        }
     }
 
     #[test]

@@ -67,7 +67,10 @@ mod tests {
         assert_eq!(check(None, &allowed, &own), Origin::Absent);
         assert_eq!(check(Some("https://app.example"), &allowed, &own), Origin::Allowed("https://app.example".into()));
         assert_eq!(check(Some("https://APP.example"), &allowed, &own), Origin::Allowed("https://APP.example".into()));
-        assert_eq!(check(Some("http://127.0.0.1:8787"), &allowed, &own), Origin::Allowed("http://127.0.0.1:8787".into()));
+        assert_eq!(
+            check(Some("http://127.0.0.1:8787"), &allowed, &own),
+            Origin::Allowed("http://127.0.0.1:8787".into())
+        );
         assert_eq!(check(Some("https://evil.example"), &allowed, &own), Origin::Refused);
         assert_eq!(check(Some("https://app.example.evil.example"), &allowed, &own), Origin::Refused);
         assert_eq!(check(Some("null"), &[String::from("null")], &own), Origin::Refused);

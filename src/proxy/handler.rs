@@ -5,7 +5,6 @@
 //! promise rejects only when given something that is not a `Request`.
 
 use std::cell::RefCell;
-use std::collections::{HashSet, VecDeque};
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
@@ -14,14 +13,16 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{Headers, ReadableStreamDefaultReader, Request as JsRequest, Response, ResponseInit};
 
-use super::callback;
-use super::config::{self, Models, ProxyConfig};
+use super::admission::{self, Admission};
+use super::callback::{self, ParsedUrl, Refusal};
+use super::config::{self, CallbackTargets, Models, ProxyConfig};
 use super::cors::{self, Origin};
-use super::identity;
+use super::delivered::Delivered;
 use super::idempotency::{self, Recent};
+use super::identity;
 use super::inbound;
+use super::outbound::{self, Failure};
 use super::policy;
-use super::rate_limit::RateLimiter;
 use super::reply::Reply;
 use super::route::{self, Endpoint, Route};
 use super::scope::{member_mut, Owned, Scope};
@@ -32,39 +33,37 @@ use crate::error::{Error, Issue, IssueCode};
 use crate::js::value::{from_js, to_js};
 use crate::model::value::to_value;
 use crate::model::{Action, Envelope, GetJobRequest, ListModelsRequest, Request, Value};
-use crate::transport::{now_ms, post_json, Answer};
+use crate::transport::{now_ms, Answer};
 
-/// Delivered callbacks remembered against replays, at most.
-const MAX_DELIVERED: usize = 10_000;
 /// Pages of 100 read at most to list one identity's models.
 const MAX_MODEL_PAGES: u32 = 20;
+/// The most of a callback target's answer read: only its status matters.
+const WEBHOOK_ANSWER_BYTES: Option<usize> = None;
 
-/// The ids of delivered callbacks, oldest forgotten first.
-#[derive(Default)]
-struct Delivered {
-    ids: HashSet<String>,
-    order: VecDeque<String>,
+#[wasm_bindgen]
+extern "C" {
+    /// The platform's WHATWG URL parser, the one `fetch` uses.
+    #[wasm_bindgen(js_name = URL)]
+    type WhatwgUrl;
+    #[wasm_bindgen(constructor, js_class = "URL", catch)]
+    fn new(url: &str) -> Result<WhatwgUrl, JsValue>;
+    #[wasm_bindgen(method, getter)]
+    fn protocol(this: &WhatwgUrl) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn username(this: &WhatwgUrl) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn password(this: &WhatwgUrl) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn hostname(this: &WhatwgUrl) -> String;
 }
 
-impl Delivered {
-    /// Records `id`; `false` if it was already there.
-    fn insert(&mut self, id: &str) -> bool {
-        if !self.ids.insert(id.into()) {
-            return false;
-        }
-        self.order.push_back(id.into());
-        if self.order.len() > MAX_DELIVERED {
-            if let Some(old) = self.order.pop_front() {
-                self.ids.remove(&old);
-            }
-        }
-        true
-    }
-
-    fn forget(&mut self, id: &str) {
-        self.ids.remove(id);
-        self.order.retain(|x| x != id);
-    }
+/// Checks a callback target as `fetch` will read it: parsed by the platform's `URL`,
+/// then the pure check of the parsed parts.
+fn check_target(target: &str, rules: &CallbackTargets) -> Result<(), Refusal> {
+    let url = WhatwgUrl::new(target).map_err(|_| Refusal::Malformed)?;
+    let (protocol, username, password, hostname) = (url.protocol(), url.username(), url.password(), url.hostname());
+    let parsed = ParsedUrl { protocol: &protocol, username: &username, password: &password, hostname: &hostname };
+    callback::check_target(&parsed, rules)
 }
 
 /// A CreateJob sent upstream: `done` resolves once its answer is in `answer` (a 2xx
@@ -79,7 +78,7 @@ struct State {
     authenticate: Option<Function>,
     /// The config's `fetch`, replacing the global one for every outgoing request.
     fetch: Option<Function>,
-    limiter: RefCell<RateLimiter>,
+    admission: RefCell<Admission>,
     delivered: RefCell<Delivered>,
     creates: RefCell<Recent<CreateInFlight>>,
     scrubber: Scrubber,
@@ -100,12 +99,12 @@ impl ProxyHandler {
         let (config, Hooks { authenticate, fetch }) = read_config(&config)?;
         let scrubber = Scrubber::new(&config.secrets());
         let webhook_key = signing::webhook_key(config.webhook_secret());
-        let limiter = RefCell::new(RateLimiter::new(config.rate_limit));
+        let admission = RefCell::new(Admission::new(&config.limits));
         let state = State {
             config,
             authenticate,
             fetch,
-            limiter,
+            admission,
             delivered: RefCell::default(),
             creates: RefCell::default(),
             scrubber,
@@ -114,15 +113,21 @@ impl ProxyHandler {
         Ok(ProxyHandler { state: Rc::new(state) })
     }
 
-    /// Answers one request.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
-    pub fn fetch(&self, #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue) -> Promise {
+    /// Answers one request. `info` says what the platform knows of the connection:
+    /// `{ clientAddress }` (js/proxy-server.js passes the socket's address, the Workers
+    /// entry `CF-Connecting-IP`), or Deno's `{ remoteAddr: { hostname } }`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ResponseLike>")]
+    pub fn fetch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RequestLike")] request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ConnectionInfo | undefined")] info: JsValue,
+    ) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
             let Ok(request) = request.dyn_into::<JsRequest>() else {
                 return Err(validation("request", IssueCode::Type, "must be a fetch Request").into());
             };
-            let reply = handle(&state, &request).await;
+            let reply = handle(&state, &request, &platform_address(&info)).await;
             Ok(to_response(reply, &state.scrubber).into())
         })
     }
@@ -158,7 +163,11 @@ fn read_config(config: &JsValue) -> Result<(ProxyConfig, Hooks), Error> {
             match value.dyn_into::<Function>() {
                 Ok(hook) => *slot = Some(hook),
                 Err(v) if v.is_null() || v.is_undefined() => {}
-                Err(_) => issues.push(Issue { path: format!("config.{name}"), code: IssueCode::Type, message: "must be a function" }),
+                Err(_) => issues.push(Issue {
+                    path: format!("config.{name}"),
+                    code: IssueCode::Type,
+                    message: "must be a function",
+                }),
             }
             continue;
         }
@@ -187,7 +196,9 @@ fn read_config(config: &JsValue) -> Result<(ProxyConfig, Hooks), Error> {
 /// `process.env`, a Worker's `env`, `Deno.env.toObject()`. Throws a `validation` error
 /// for a variable that cannot be read; the config itself is checked by `createProxyHandler`.
 #[wasm_bindgen(js_name = configFromEnv, unchecked_return_type = "ProxyConfig")]
-pub fn config_from_env(#[wasm_bindgen(unchecked_param_type = "Record<string, string | undefined>")] env: JsValue) -> Result<JsValue, JsValue> {
+pub fn config_from_env(
+    #[wasm_bindgen(unchecked_param_type = "Record<string, string | undefined>")] env: JsValue,
+) -> Result<JsValue, JsValue> {
     if !env.is_object() {
         return Err(validation("env", IssueCode::Type, "must be an object of strings").into());
     }
@@ -202,11 +213,15 @@ pub fn config_from_env(#[wasm_bindgen(unchecked_param_type = "Record<string, str
 /// throws a `validation` error naming the header or field at fault.
 #[wasm_bindgen(js_name = verifyWebhook)]
 pub fn verify_webhook(
-    #[wasm_bindgen(unchecked_param_type = "{ headers: Headers | Record<string, string>; body: string | Uint8Array }")] message: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "{ headers: Record<string, string> | object; body: string | Uint8Array }")]
+    message: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] secret: JsValue,
     #[wasm_bindgen(unchecked_param_type = "{ toleranceSeconds?: number } | undefined")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let secret = secret.as_string().filter(|s| !s.is_empty()).ok_or_else(|| validation("secret", IssueCode::Required, "must be the webhook secret"))?;
+    let secret = secret
+        .as_string()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| validation("secret", IssueCode::Required, "must be the webhook secret"))?;
     if !message.is_object() {
         return Err(validation("message", IssueCode::Type, "must be { headers, body }").into());
     }
@@ -217,27 +232,55 @@ pub fn verify_webhook(
         Some(text) => text,
         None => match body.dyn_ref::<Uint8Array>().map(|b| String::from_utf8(b.to_vec())) {
             Some(Ok(text)) => text,
-            _ => return Err(validation("body", IssueCode::Type, "must be the body as received: a string or a Uint8Array of UTF-8").into()),
+            _ => {
+                return Err(validation(
+                    "body",
+                    IssueCode::Type,
+                    "must be the body as received: a string or a Uint8Array of UTF-8",
+                )
+                .into())
+            }
         },
     };
     let tolerance = match Reflect::get(&options, &"toleranceSeconds".into()).ok().filter(|v| !v.is_undefined()) {
         None => 300.0,
         Some(v) => match v.as_f64() {
             Some(n) if n >= 0.0 && n.is_finite() => n,
-            _ => return Err(validation("options.toleranceSeconds", IssueCode::Range, "must be a number of seconds, 0 or more").into()),
+            _ => {
+                return Err(validation(
+                    "options.toleranceSeconds",
+                    IssueCode::Range,
+                    "must be a number of seconds, 0 or more",
+                )
+                .into())
+            }
         },
     };
     let key = signing::webhook_key(&secret);
     let (id, timestamp, signature) = (header("webhook-id"), header("webhook-timestamp"), header("webhook-signature"));
-    let checked = signing::verify_webhook(&key, id.as_deref(), timestamp.as_deref(), signature.as_deref(), &body, now_ms() / 1000.0, tolerance);
+    let checked = signing::verify_webhook(
+        &key,
+        id.as_deref(),
+        timestamp.as_deref(),
+        signature.as_deref(),
+        &body,
+        now_ms() / 1000.0,
+        tolerance,
+    );
     if let Err(fault) = checked {
         let (path, code, message) = match fault {
             WebhookFault::MissingId => ("headers.webhook-id", IssueCode::Required, "is required"),
             WebhookFault::MissingTimestamp => ("headers.webhook-timestamp", IssueCode::Required, "is required"),
-            WebhookFault::BadTimestamp => ("headers.webhook-timestamp", IssueCode::Type, "must be whole seconds since the epoch"),
-            WebhookFault::OutsideTolerance => ("headers.webhook-timestamp", IssueCode::Range, "is too far from now: an old message, or a replay"),
+            WebhookFault::BadTimestamp => {
+                ("headers.webhook-timestamp", IssueCode::Type, "must be whole seconds since the epoch")
+            }
+            WebhookFault::OutsideTolerance => {
+                ("headers.webhook-timestamp", IssueCode::Range, "is too far from now: an old message, or a replay")
+            }
             WebhookFault::MissingSignature => ("headers.webhook-signature", IssueCode::Required, "is required"),
-            WebhookFault::BadSignature => ("headers.webhook-signature", IssueCode::Pattern, "matches no signature of this body with this secret"),
+            WebhookFault::BadSignature => {
+                ("headers.webhook-signature", IssueCode::Pattern, "matches no signature of this body with this secret")
+            }
         };
         return Err(validation(path, code, message).into());
     }
@@ -283,15 +326,41 @@ fn header(request: &JsRequest, name: &str) -> Option<String> {
     request.headers().get(name).ok().flatten()
 }
 
-async fn handle(state: &State, request: &JsRequest) -> Reply {
+/// The client's address as the platform gives it in `fetch`'s second argument.
+fn platform_address(info: &JsValue) -> Option<String> {
+    if !info.is_object() {
+        return None;
+    }
+    let get = |target: &JsValue, key: &str| Reflect::get(target, &key.into()).ok().filter(|v| !v.is_undefined());
+    if let Some(address) = get(info, "clientAddress").and_then(|v| v.as_string()) {
+        return Some(address);
+    }
+    get(info, "remoteAddr").and_then(|r| get(&r, "hostname")).and_then(|v| v.as_string())
+}
+
+/// What the handler knows of the caller's connection.
+struct Client {
+    /// The key of the client's address bucket (see [`admission::client_key`]).
+    address: Option<String>,
+}
+
+async fn handle(state: &State, request: &JsRequest, platform: &Option<String>) -> Reply {
     let config = &state.config;
     let url = request.url();
-    let mut own: Vec<&str> = cors::origin_of(&url).into_iter().collect();
-    own.extend(config.public_url.as_deref().and_then(cors::origin_of));
+    // The proxy's own origin is the configured public URL's, never one made from `Host`:
+    // a page on a rebound name sends a matching Host and Origin.
+    let own: Vec<&str> = config.public_url.as_deref().and_then(cors::origin_of).into_iter().collect();
     let origin = cors::check(header(request, "origin").as_deref(), &config.allowed_origins, &own);
+    let trusted = config.client_address_header.as_deref();
+    let client = Client {
+        address: {
+            let value = trusted.and_then(|h| header(request, h));
+            admission::client_key(trusted, value.as_deref(), platform.as_deref())
+        },
+    };
     let mut reply = match origin {
         Origin::Refused => Reply::error(403, "origin_not_allowed", "this origin may not use the proxy"),
-        _ => dispatch(state, request, &url, &origin).await,
+        _ => dispatch(state, request, &url, &origin, &client).await,
     };
     if origin != Origin::Refused {
         for (name, value) in cors::headers(&origin) {
@@ -301,7 +370,7 @@ async fn handle(state: &State, request: &JsRequest) -> Reply {
     reply
 }
 
-async fn dispatch(state: &State, request: &JsRequest, url: &str, origin: &Origin) -> Reply {
+async fn dispatch(state: &State, request: &JsRequest, url: &str, origin: &Origin, client: &Client) -> Reply {
     let route = route::route(route::path_of(url), &state.config.prefix);
     if route == Route::Unknown {
         return Reply::error(404, "not_found", "no such route");
@@ -315,14 +384,17 @@ async fn dispatch(state: &State, request: &JsRequest, url: &str, origin: &Origin
             }
             return reply;
         }
-        _ => return Reply::error(405, "method_not_allowed", "only POST is answered here").with_header("allow", "POST, OPTIONS".into()),
+        _ => {
+            return Reply::error(405, "method_not_allowed", "only POST is answered here")
+                .with_header("allow", "POST, OPTIONS".into())
+        }
     }
     if let Some(reply) = too_large_by_length(state, request) {
         return reply;
     }
     match route {
-        Route::Api(endpoint) => api(state, request, url, endpoint).await,
-        Route::Callback(token) => callback_in(state, request, &token).await,
+        Route::Api(endpoint) => api(state, request, url, endpoint, client).await,
+        Route::Callback(token) => callback_in(state, request, &token, client).await,
         Route::Unknown => Reply::error(404, "not_found", "no such route"),
     }
 }
@@ -387,8 +459,13 @@ fn random_bytes() -> Option<[u8; 16]> {
     Some(out)
 }
 
-/// The caller's identity, and the `Set-Cookie` of a new anonymous session.
-async fn identify(state: &State, request: &JsRequest, url: &str) -> Result<(String, Option<String>), Reply> {
+/// The caller's identity, whether it is an anonymous session, and the `Set-Cookie` of a new one.
+async fn identify(
+    state: &State,
+    request: &JsRequest,
+    url: &str,
+    client: &Client,
+) -> Result<(String, bool, Option<String>), Reply> {
     let config = &state.config;
     if let Some(hook) = &state.authenticate {
         let hook_failed = || Reply::error(500, "authenticate_failed", "the proxy's authenticate hook failed");
@@ -397,53 +474,62 @@ async fn identify(state: &State, request: &JsRequest, url: &str) -> Result<(Stri
             result = JsFuture::from(Promise::resolve(&result)).await.map_err(|_| hook_failed())?;
         }
         return match result.as_string() {
-            Some(name) if !name.is_empty() => Ok((identity::user(&name), None)),
+            Some(name) if !name.is_empty() => Ok((identity::user(&name), false, None)),
             Some(_) => Err(unauthenticated()),
             None if result.is_null() || result.is_undefined() => Err(unauthenticated()),
-            None => Err(Reply::error(500, "authenticate_failed", "the proxy's authenticate hook must return a string or null")),
+            None => Err(Reply::error(
+                500,
+                "authenticate_failed",
+                "the proxy's authenticate hook must return a string or null",
+            )),
         };
     }
+    let now_s = (now_ms() / 1000.0) as u64;
+    let max_age = config.session_max_age_s;
     let cookie = header(request, "cookie");
     let session = cookie.as_deref().and_then(|c| identity::find_cookie(c, identity::SESSION_COOKIE));
-    if let Some(id) = session.and_then(|value| identity::open_session(&config.proxy_secret, value)) {
-        return Ok((identity::anonymous(id), None));
+    let opened = session.and_then(|value| identity::open_session(&config.proxy_secret, value, now_s, max_age as u64));
+    if let Some(id) = opened {
+        return Ok((identity::anonymous(id), true, None));
     }
-    let random = random_bytes().ok_or_else(|| Reply::error(500, "no_random_source", "the platform has no crypto.getRandomValues"))?;
+    // The borrow ends within the statement: no await holds it.
+    let allowed = state.admission.borrow_mut().new_session(client.address.as_deref(), now_ms());
+    allowed.map_err(|refused| refused.reply())?;
+    let random = random_bytes()
+        .ok_or_else(|| Reply::error(500, "no_random_source", "the platform has no crypto.getRandomValues"))?;
     let id = identity::new_session_id(&random);
-    let value = identity::session_value(&config.proxy_secret, &id);
+    let value = identity::session_value(&config.proxy_secret, &id, now_s);
     let secure = url.starts_with("https:") || config.public_url.as_deref().is_some_and(|u| u.starts_with("https:"));
-    let set_cookie = identity::set_cookie(&value, &config.prefix, secure);
-    Ok((identity::anonymous(&id), Some(set_cookie)))
+    let set_cookie = identity::set_cookie(&value, &config.prefix, max_age, secure);
+    Ok((identity::anonymous(&id), true, Some(set_cookie)))
 }
 
 fn unauthenticated() -> Reply {
     Reply::error(401, "unauthenticated", "sign in to use this proxy")
 }
 
-async fn api(state: &State, request: &JsRequest, url: &str, endpoint: Endpoint) -> Reply {
+async fn api(state: &State, request: &JsRequest, url: &str, endpoint: Endpoint, client: &Client) -> Reply {
     if !inbound::is_json(header(request, "content-type").as_deref()) {
         return Reply::error(415, "unsupported_media_type", "the body must be sent as application/json");
     }
-    let (identity, set_cookie) = match identify(state, request, url).await {
+    let (identity, anonymous, set_cookie) = match identify(state, request, url, client).await {
         Ok(found) => found,
         Err(reply) => return reply,
     };
-    let reply = scoped_api(state, request, url, endpoint, &identity).await;
+    // The borrow ends within the statement: no await holds it.
+    let admitted = state.admission.borrow_mut().request(&identity, anonymous, client.address.as_deref(), now_ms());
+    let reply = match admitted {
+        Ok(()) => scoped_api(state, request, endpoint, &identity).await,
+        Err(refused) => refused.reply(),
+    };
     match set_cookie {
         Some(cookie) => reply.with_header("set-cookie", cookie),
         None => reply,
     }
 }
 
-async fn scoped_api(state: &State, request: &JsRequest, url: &str, endpoint: Endpoint, identity: &str) -> Reply {
+async fn scoped_api(state: &State, request: &JsRequest, endpoint: Endpoint, identity: &str) -> Reply {
     let config = &state.config;
-    // The borrow ends within the statement: no await holds it.
-    let taken = state.limiter.borrow_mut().take(identity, now_ms());
-    if let Err(wait_s) = taken {
-        let mut seconds = String::new();
-        crate::error::push_number(&mut seconds, wait_s as u64);
-        return Reply::error(429, "rate_limited", "too many requests; try again later").with_header("retry-after", seconds);
-    }
     let bytes = match read_body(state, request).await {
         Ok(bytes) => bytes,
         Err(reply) => return reply,
@@ -454,27 +540,37 @@ async fn scoped_api(state: &State, request: &JsRequest, url: &str, endpoint: End
     };
     let issues = policy::apply(&mut envelope, &config.policy);
     if !issues.is_empty() {
-        return Reply::error_with_issues(403, "forbidden_by_policy", "the proxy's policy does not allow this request", &issues);
+        return Reply::error_with_issues(
+            403,
+            "forbidden_by_policy",
+            "the proxy's policy does not allow this request",
+            &issues,
+        );
     }
-    let scope = Scope { prefix: identity::scope_prefix(&config.proxy_secret, identity), models: config.models == Models::PerIdentity };
+    let scope = Scope {
+        prefix: identity::scope_prefix(&config.proxy_secret, identity),
+        models: config.models == Models::PerIdentity,
+    };
     let issues = scope.scope_request(&mut envelope);
     if !issues.is_empty() {
-        return Reply::error_with_issues(400, "validation", "the body breaks rules of the API behind this proxy", &issues);
+        return Reply::error_with_issues(
+            400,
+            "validation",
+            "the body breaks rules of the API behind this proxy",
+            &issues,
+        );
     }
     if let Request::CreateJob(create) = &mut envelope.request {
         if let Some(target) = create.callback.take() {
-            if callback::check_target(&target, &config.callback_targets).is_err() {
-                let issue = Issue {
-                    path: "createJobRequest.callback".into(),
-                    code: IssueCode::Url,
-                    message: "is not a callback target this proxy allows (loopback, private and unlisted hosts are refused)",
-                };
-                return Reply::error_with_issues(400, "callback_not_allowed", "the callback target is not allowed", &[issue]);
+            if check_target(&target, &config.callback_targets).is_err() {
+                return callback::not_allowed();
             }
-            let base = config.public_url.as_deref().or_else(|| cors::origin_of(url)).unwrap_or("");
             let custom_id = create.custom_id.as_deref().unwrap_or("");
             let token = callback::token(&config.proxy_secret, custom_id, &target);
-            create.callback = Some(callback::url(base, &config.prefix, &token));
+            match callback::upstream_url(config.public_url.as_deref(), &config.prefix, &token) {
+                Ok(url) => create.callback = Some(url),
+                Err(reply) => return reply,
+            }
         }
     }
     if envelope.action() == Action::ListModels && scope.models {
@@ -533,9 +629,14 @@ async fn forward(state: &State, envelope: &Envelope) -> Result<Answer, Reply> {
         .as_ref()
         .map(|g| signing::gateway_headers(&g.secret_id, &g.secret_key, &g.source, &signing::http_date(now_ms())));
     let headers: Vec<(&str, &str)> = gateway.iter().flatten().map(|(n, v)| (*n, v.as_str())).collect();
-    post_json(&url, &body, &headers, Some(config.upstream_timeout_ms), None, state.fetch.as_ref()).await.map_err(|error| match error {
-        Error::Timeout => Reply::error(504, "upstream_timeout", "the service did not answer in time"),
-        _ => Reply::error(502, "upstream_unreachable", "the service could not be reached"),
+    let max = Some(config.max_upstream_bytes);
+    let sent = outbound::post(&url, &body, &headers, config.upstream_timeout_ms, max, state.fetch.as_ref()).await;
+    sent.map_err(|failure| match failure {
+        Failure::Timeout => Reply::error(504, "upstream_timeout", "the service did not answer in time"),
+        Failure::TooLarge => {
+            Reply::error(502, "upstream_too_large", "the service's answer is larger than the proxy reads")
+        }
+        Failure::Unreachable => Reply::error(502, "upstream_unreachable", "the service could not be reached"),
     })
 }
 
@@ -544,11 +645,12 @@ fn job_not_found() -> Reply {
     Reply::error(404, "JobNotFound", "no job has this id")
 }
 
-/// An upstream answer as it is (status kept), secrets scrubbed, non-JSON as plain text.
+/// An upstream answer as it is (status kept), secrets scrubbed; a body that is not JSON
+/// becomes a neutral error (see [`Reply::upstream_not_json`]).
 fn pass(state: &State, answer: &Answer) -> Reply {
     let reply = match Value::parse(&answer.text) {
         Ok(_) => Reply::json(answer.status, state.scrubber.body(&answer.text)),
-        Err(_) => Reply::text(answer.status, state.scrubber.text(&answer.text)),
+        Err(_) => Reply::upstream_not_json(answer.status),
     };
     match &answer.retry_after {
         Some(wait) if answer.status == 429 || answer.status == 503 => reply.with_header("retry-after", wait.clone()),
@@ -577,7 +679,9 @@ fn relay(state: &State, action: Action, answer: &Answer, scope: &Scope) -> Reply
 /// ListModels with models scoped per identity: the upstream cannot filter, so the
 /// proxy reads the listing (up to 2,000 models) and pages the caller's part itself.
 async fn list_models(state: &State, envelope: &Envelope, scope: &Scope) -> Reply {
-    let Request::ListModels(asked) = &envelope.request else { return Reply::error(400, "wrong_route", "not a ListModels request") };
+    let Request::ListModels(asked) = &envelope.request else {
+        return Reply::error(400, "wrong_route", "not a ListModels request");
+    };
     let mut models = Vec::new();
     let mut request_id = None;
     let mut offset = 0u32;
@@ -594,7 +698,7 @@ async fn list_models(state: &State, envelope: &Envelope, scope: &Scope) -> Reply
         }
         let Some(listing) = member_mut(&mut raw, "listModelsResponse") else { return pass(state, &answer) };
         let total = match listing.get("total") {
-            Some(Value::Number(n)) => *n,
+            Some(Value::Number(n)) => n.get(),
             _ => 0.0,
         };
         let Some(Value::Array(page_models)) = listing.remove("models") else { break };
@@ -614,16 +718,23 @@ async fn list_models(state: &State, envelope: &Envelope, scope: &Scope) -> Reply
     }
     body.set(
         "listModelsResponse",
-        Value::Object(vec![("total".into(), Value::Number(total as f64)), ("models".into(), Value::Array(page))]),
+        Value::Object(vec![
+            ("total".into(), Value::Number((total as f64).into())),
+            ("models".into(), Value::Array(page)),
+        ]),
     );
     Reply::json(200, state.scrubber.body(&body.to_json()))
 }
 
-
 /// A callback from the upstream: token checked, job re-read, then forwarded signed.
-async fn callback_in(state: &State, request: &JsRequest, token: &str) -> Reply {
+async fn callback_in(state: &State, request: &JsRequest, token: &str, client: &Client) -> Reply {
     let config = &state.config;
     let forged = || Reply::error(403, "bad_callback", "this callback does not match a job of the proxy");
+    // The borrow ends within the statement: no await holds it.
+    let admitted = state.admission.borrow_mut().callback(client.address.as_deref(), now_ms());
+    if let Err(refused) = admitted {
+        return refused.reply();
+    }
     let bytes = match read_body(state, request).await {
         Ok(bytes) => bytes,
         Err(reply) => return reply,
@@ -639,6 +750,10 @@ async fn callback_in(state: &State, request: &JsRequest, token: &str) -> Reply {
     };
     // A forged or altered token is refused here, before anything reaches the upstream.
     let Some(target) = callback::open(&config.proxy_secret, token, custom_id) else { return forged() };
+    // A replay of a delivered callback is refused before it costs a GetJob upstream.
+    if state.delivered.borrow().contains(job_id) {
+        return already_delivered();
+    }
     let reread = Envelope::new(Request::GetJob(GetJobRequest { id: job_id.into() }));
     let answer = match forward(state, &reread).await {
         Ok(answer) => answer,
@@ -663,26 +778,33 @@ async fn callback_in(state: &State, request: &JsRequest, token: &str) -> Reply {
         Ok(delivery) => delivery,
         Err(reply) => return reply,
     };
-    if callback::check_target(&delivery.target, &config.callback_targets).is_err() {
+    if check_target(&delivery.target, &config.callback_targets).is_err() {
         return Reply::error(403, "callback_not_allowed", "the callback target is no longer allowed");
     }
     // Recorded before sending, so that a replay arriving meanwhile is refused too.
-    if !state.delivered.borrow_mut().insert(&delivery.id) {
-        return Reply::error(409, "already_delivered", "this callback was delivered already");
+    if !state.delivered.borrow_mut().insert(job_id) {
+        return already_delivered();
     }
     let headers = [
         ("webhook-id", delivery.id.as_str()),
         ("webhook-timestamp", delivery.timestamp.as_str()),
         ("webhook-signature", delivery.signature.as_str()),
     ];
-    let sent = post_json(&delivery.target, &delivery.body, &headers, Some(config.upstream_timeout_ms), None, state.fetch.as_ref()).await;
+    let timeout = config.upstream_timeout_ms;
+    let sent =
+        outbound::post(&delivery.target, &delivery.body, &headers, timeout, WEBHOOK_ANSWER_BYTES, state.fetch.as_ref())
+            .await;
     match sent {
         Ok(answer) if (200..300).contains(&answer.status) => Reply::json(200, r#"{"delivered":true}"#.into()),
         _ => {
-            state.delivered.borrow_mut().forget(&delivery.id);
+            state.delivered.borrow_mut().forget(job_id);
             Reply::error(502, "callback_delivery_failed", "the callback target did not accept the job")
         }
     }
+}
+
+fn already_delivered() -> Reply {
+    Reply::error(409, "already_delivered", "this callback was delivered already")
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -696,11 +818,14 @@ export interface ProxyConfig {
   secretKey: string;
   /** Signs session cookies and callback tokens (and webhooks without `webhookSecret`); at least 16 characters. */
   proxySecret: string;
-  /** Origins (`https://app.example`) whose pages may call the proxy; the proxy's own origin always may. */
+  /** Origins (`https://app.example`) whose pages may call the proxy; `publicUrl`'s origin always may. */
   allowedOrigins: string[];
   /** Where the routes hang: `/api/singing-cloning` by default. */
   prefix?: string;
-  /** The proxy's address as the upstream reaches it, for callback URLs; the request's origin when absent. */
+  /**
+   * The proxy's address as the upstream reaches it: callbacks need it (they are refused
+   * without it), and its origin counts as the proxy's own.
+   */
   publicUrl?: string;
   /** Largest body accepted: 65536 by default. */
   maxBodyBytes?: number;
@@ -711,9 +836,9 @@ export interface ProxyConfig {
   /** Signs every upstream request with an API Gateway key pair (HMAC-SHA1). */
   gateway?: { secretId: string; secretKey: string; source: string };
   /** The caller's identity, or null for 401. Without it, each browser gets an anonymous session cookie. Must not read the body. */
-  authenticate?: (request: Request) => string | null | undefined | Promise<string | null | undefined>;
+  authenticate?: (request: RequestLike) => string | null | undefined | Promise<string | null | undefined>;
   /** Replaces the global fetch for the proxy's outgoing requests (upstream and webhooks); Node servers pass `nodeFetch` from js/proxy-server.js. */
-  fetch?: (request: Request) => Promise<Response>;
+  fetch?: (request: RequestLike) => Promise<ResponseLike>;
   /** Whether trained models are visible to every identity or only to their trainer: `per-identity` by default. */
   models?: 'shared' | 'per-identity';
   policy?: {
@@ -734,5 +859,31 @@ export interface ProxyConfig {
   };
   /** Signs forwarded callbacks (`whsec_<base64>` or any text); `proxySecret` when absent. */
   webhookSecret?: string;
+  /** How long an anonymous session lasts from its issue, in seconds (60 to 400 days): 30 days by default. */
+  sessionMaxAgeSeconds?: number;
+  /** Requests of anonymous sessions per client address: 300, refilled at 5 per second, by default. */
+  addressRateLimit?: { capacity: number; refillPerSecond: number };
+  /** New anonymous sessions per client address: 60, refilled at one per 6 seconds, by default. */
+  sessionRateLimit?: { capacity: number; refillPerSecond: number };
+  /** New anonymous sessions in all: 1000, refilled at 10 per second, by default. */
+  globalSessionRateLimit?: { capacity: number; refillPerSecond: number };
+  /** Callbacks per client address (in all when it is unknown): 120, refilled at 2 per second, by default. */
+  callbackRateLimit?: { capacity: number; refillPerSecond: number };
+  /**
+   * A header your own front proxy sets to the client's address (`x-real-ip`; of a list, the
+   * last entry is read). Only behind such a proxy: clients can send any header.
+   */
+  clientAddressHeader?: string;
+  /** The largest upstream answer read, in bytes: 4194304 by default; larger ones are a 502 `upstream_too_large`. */
+  maxUpstreamBytes?: number;
+}
+
+/**
+ * What the platform knows of a request's connection, `fetch`'s second argument: Node
+ * servers pass `{ clientAddress }`; Deno's `Deno.serve` passes `{ remoteAddr }` itself.
+ */
+export interface ConnectionInfo {
+  clientAddress?: string | null;
+  remoteAddr?: { hostname?: string };
 }
 "#;

@@ -25,7 +25,10 @@ pub fn create_key(secret: &str, scoped_custom_id: &str, body_json: &str) -> Opti
     if scoped_custom_id.len() <= SCOPE_PREFIX_CHARS {
         return None;
     }
-    let mac = hmac_sha256(secret.as_bytes(), &[b"singing-cloning create\0", scoped_custom_id.as_bytes(), b"\0", body_json.as_bytes()]);
+    let mac = hmac_sha256(
+        secret.as_bytes(),
+        &[b"singing-cloning create\0", scoped_custom_id.as_bytes(), b"\0", body_json.as_bytes()],
+    );
     Some(base64::encode_url(&mac))
 }
 
@@ -109,7 +112,10 @@ mod tests {
         assert_ne!(create_key(SECRET, "uabcdefghijk_lesson_2", r#"{"a":1}"#).unwrap(), key);
         assert_ne!(create_key("another secret entirely", SCOPED, r#"{"a":1}"#).unwrap(), key);
         // The parts are separated, so that moving text from the id to the body changes the key.
-        assert_ne!(create_key(SECRET, "uabcdefghijk_ab", "c").unwrap(), create_key(SECRET, "uabcdefghijk_a", "bc").unwrap());
+        assert_ne!(
+            create_key(SECRET, "uabcdefghijk_ab", "c").unwrap(),
+            create_key(SECRET, "uabcdefghijk_a", "bc").unwrap()
+        );
     }
 
     #[test]

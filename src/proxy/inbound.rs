@@ -42,10 +42,19 @@ pub fn read_body(bytes: &[u8], endpoint: Endpoint, max_depth: usize) -> Result<E
     let carried: Vec<Issue> = ["secretId", "secretKey"]
         .into_iter()
         .filter(|key| body.get(key).is_some())
-        .map(|key| Issue { path: key.into(), code: IssueCode::NotApplicable, message: "must not be sent: the proxy adds the credentials" })
+        .map(|key| Issue {
+            path: key.into(),
+            code: IssueCode::NotApplicable,
+            message: "must not be sent: the proxy adds the credentials",
+        })
         .collect();
     if !carried.is_empty() {
-        return Err(Reply::error_with_issues(400, "credentials_in_body", "credentials never come from a browser; the proxy holds them", &carried));
+        return Err(Reply::error_with_issues(
+            400,
+            "credentials_in_body",
+            "credentials never come from a browser; the proxy holds them",
+            &carried,
+        ));
     }
     let envelope = check_request(&body)
         .map_err(|issues| Reply::error_with_issues(400, "validation", "the body breaks rules of the API", &issues))?;

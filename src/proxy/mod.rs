@@ -6,12 +6,14 @@
 //! (`cargo test --features proxy --lib proxy::`); `handler` is the thin JavaScript face
 //! over `Request`/`Response`, built for wasm32 only.
 
+pub mod admission;
 pub mod base64;
 pub mod callback;
 pub mod config;
 pub mod cors;
-pub mod identity;
+pub mod delivered;
 pub mod idempotency;
+pub mod identity;
 pub mod inbound;
 pub mod policy;
 pub mod rate_limit;
@@ -24,3 +26,5 @@ pub mod webhook;
 
 #[cfg(target_arch = "wasm32")]
 mod handler;
+#[cfg(target_arch = "wasm32")]
+mod outbound;

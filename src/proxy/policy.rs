@@ -15,11 +15,16 @@ pub fn apply(envelope: &mut Envelope, policy: &Policy) -> Vec<Issue> {
     let Request::CreateJob(request) = &mut envelope.request else { return issues };
     for (i, output) in request.outputs.iter_mut().enumerate() {
         let cloning = &mut output.smart_content_descriptor.singing_cloning;
-        let path = |field: &str| alloc::format!("createJobRequest.outputs[{i}].smartContentDescriptor.singingCloning.{field}");
+        let path =
+            |field: &str| alloc::format!("createJobRequest.outputs[{i}].smartContentDescriptor.singingCloning.{field}");
         match cloning.kind {
             SingingCloningType::Train => {
                 if !policy.allow_training {
-                    issues.push(Issue { path: path("type"), code: IssueCode::Enum, message: "training is not allowed by this proxy" });
+                    issues.push(Issue {
+                        path: path("type"),
+                        code: IssueCode::Enum,
+                        message: "training is not allowed by this proxy",
+                    });
                 }
                 if let Some(cap) = policy.max_total_epoch {
                     match cloning.total_epoch {
@@ -36,7 +41,11 @@ pub fn apply(envelope: &mut Envelope, policy: &Policy) -> Vec<Issue> {
             SingingCloningType::Generate => {
                 let allowed = policy.allowed_models.as_ref().is_none_or(|models| models.contains(&cloning.model_name));
                 if !allowed {
-                    issues.push(Issue { path: path("modelName"), code: IssueCode::Enum, message: "is not a model this proxy allows" });
+                    issues.push(Issue {
+                        path: path("modelName"),
+                        code: IssueCode::Enum,
+                        message: "is not a model this proxy allows",
+                    });
                 }
             }
         }
@@ -65,7 +74,10 @@ mod tests {
     #[test]
     fn forbids_training_when_told() {
         let policy = Policy { allow_training: false, max_total_epoch: None, allowed_models: None };
-        assert_eq!(apply(&mut envelope(2, ""), &policy)[0].path, "createJobRequest.outputs[0].smartContentDescriptor.singingCloning.type");
+        assert_eq!(
+            apply(&mut envelope(2, ""), &policy)[0].path,
+            "createJobRequest.outputs[0].smartContentDescriptor.singingCloning.type"
+        );
         assert!(apply(&mut envelope(1, ""), &policy).is_empty());
     }
 
@@ -82,7 +94,8 @@ mod tests {
 
     #[test]
     fn allows_only_listed_models() {
-        let policy = Policy { allow_training: true, max_total_epoch: None, allowed_models: Some(vec!["default".into()]) };
+        let policy =
+            Policy { allow_training: true, max_total_epoch: None, allowed_models: Some(vec!["default".into()]) };
         assert_eq!(apply(&mut envelope(1, ""), &policy)[0].code, IssueCode::Enum);
         assert!(apply(&mut envelope(2, ""), &policy).is_empty(), "trainings name new models");
     }

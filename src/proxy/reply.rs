@@ -40,6 +40,18 @@ impl Reply {
         reply
     }
 
+    /// What an upstream answer whose body is not JSON (a gateway's HTML page, a proxy's
+    /// text) becomes: a neutral error with the same status (and so the same retry
+    /// behaviour in the SDK), the body itself dropped. Scrubbing free text cannot be made
+    /// complete: a secret may come back in another letter case, HTML-escaped, in base64.
+    pub fn upstream_not_json(status: u16) -> Reply {
+        let (status, message) = match status {
+            200..=299 => (502, "the service answered with a body that is not JSON"),
+            _ => (status, "the service failed with an answer that is not JSON"),
+        };
+        Reply::error(status, "upstream_not_json", message)
+    }
+
     /// An answer without a body.
     pub fn empty(status: u16) -> Reply {
         Reply { status, headers: alloc::vec![("cache-control", "no-store".into())], body: None }
@@ -87,7 +99,9 @@ mod tests {
         let reply = Reply::error_with_issues(400, "credentials_in_body", "no", &[issue]);
         assert_eq!(
             reply.body.as_deref(),
-            Some(r#"{"error":{"code":"credentials_in_body","message":"no","issues":[{"path":"secretId","code":"not_applicable","message":"must not be sent"}]}}"#)
+            Some(
+                r#"{"error":{"code":"credentials_in_body","message":"no","issues":[{"path":"secretId","code":"not_applicable","message":"must not be sent"}]}}"#
+            )
         );
         match parse_response(Action::GetJob, reply.status, reply.body.as_deref().unwrap()) {
             Err(Error::Api { status: 400, error_code: Some(code), .. }) => assert_eq!(code, "credentials_in_body"),
@@ -95,5 +109,12 @@ mod tests {
         }
         assert_eq!(reply.error_code().as_deref(), Some("credentials_in_body"));
         assert_eq!(Reply::text(502, "<html>".into()).headers[0].1, "text/plain; charset=utf-8");
+        let neutral = Reply::upstream_not_json(503);
+        assert_eq!((neutral.status, neutral.error_code().as_deref()), (503, Some("upstream_not_json")));
+        assert_eq!(Reply::upstream_not_json(200).status, 502, "a success that is no answer is a bad gateway");
+        match parse_response(Action::GetJob, 503, neutral.body.as_deref().unwrap()) {
+            Err(Error::Api { status: 503, error_code: Some(code), .. }) => assert_eq!(code, "upstream_not_json"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -17,7 +17,11 @@ pub enum Endpoint {
 impl Endpoint {
     /// Whether `action` is posted to this route.
     pub fn serves(self, action: Action) -> bool {
-        matches!((self, action), (Endpoint::MusicModel, Action::ListModels) | (Endpoint::Job, Action::CreateJob | Action::GetJob | Action::ListJobs))
+        matches!(
+            (self, action),
+            (Endpoint::MusicModel, Action::ListModels)
+                | (Endpoint::Job, Action::CreateJob | Action::GetJob | Action::ListJobs)
+        )
     }
 }
 
@@ -66,8 +70,17 @@ mod tests {
         assert_eq!(route("/api/singing-cloning/job", p), Route::Api(Endpoint::Job));
         assert_eq!(route("/api/singing-cloning/music_model", p), Route::Api(Endpoint::MusicModel));
         assert_eq!(route("/api/singing-cloning/callbacks/a.b", p), Route::Callback("a.b".into()));
-        for path in ["/api/singing-cloning", "/api/singing-cloning/", "/api/singing-cloning/job/", "/api/singing-cloning/callbacks/",
-            "/api/singing-cloning/callbacks/a/b", "/api/singing-cloningjob", "/release/job", "/api/singing-cloning/../job", "/"] {
+        for path in [
+            "/api/singing-cloning",
+            "/api/singing-cloning/",
+            "/api/singing-cloning/job/",
+            "/api/singing-cloning/callbacks/",
+            "/api/singing-cloning/callbacks/a/b",
+            "/api/singing-cloningjob",
+            "/release/job",
+            "/api/singing-cloning/../job",
+            "/",
+        ] {
             assert_eq!(route(path, p), Route::Unknown, "{path}");
         }
         assert_eq!(route("/job", ""), Route::Api(Endpoint::Job));

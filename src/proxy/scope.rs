@@ -41,10 +41,12 @@ impl Scope {
     /// names that the prefix would push past 63 characters.
     pub fn scope_request(&self, envelope: &mut Envelope) -> Vec<Issue> {
         let mut issues = Vec::new();
-        let too_long = |path: String| Issue {
+        let too_long = |path: String| {
+            Issue {
             path,
             code: IssueCode::TooLong,
             message: "must be at most 50 characters here: the proxy adds a 13-character scope prefix, and the service allows 63",
+        }
         };
         match &mut envelope.request {
             Request::CreateJob(request) => {
@@ -133,7 +135,12 @@ impl Scope {
 
     /// Rewrites a successful answer for the caller. A CreateJob or GetJob job outside the
     /// scope makes it [`Owned::No`]; a ListJobs answer keeps only the caller's jobs.
-    pub fn unscope_answer(&self, action: Action, raw: &mut Value, restore: &dyn Fn(&str, &str) -> Option<String>) -> Owned {
+    pub fn unscope_answer(
+        &self,
+        action: Action,
+        raw: &mut Value,
+        restore: &dyn Fn(&str, &str) -> Option<String>,
+    ) -> Owned {
         let Some(payload) = member_mut(raw, action.response_key()) else { return Owned::Yes };
         match action {
             Action::CreateJob | Action::GetJob => {
@@ -156,7 +163,7 @@ impl Scope {
                     }
                 }
                 if let Some(count) = kept {
-                    payload.set("total", Value::Number(count as f64));
+                    payload.set("total", Value::Number((count as f64).into()));
                 }
             }
             Action::ListModels => {}
@@ -242,10 +249,14 @@ mod tests {
         let mut e = envelope(&CREATE.replace("song-1", &"x".repeat(51)));
         let issues = scope().scope_request(&mut e);
         assert_eq!(issues[0].path, "createJobRequest.customId");
-        let mut e = envelope(&format!(r#"{{"action":"ListJobs","listJobsRequest":{{"customId":"{}"}}}}"#, "y".repeat(60)));
+        let mut e =
+            envelope(&format!(r#"{{"action":"ListJobs","listJobsRequest":{{"customId":"{}"}}}}"#, "y".repeat(60)));
         assert_eq!(scope().scope_request(&mut e)[0].path, "listJobsRequest.customId");
         let mut e = envelope(&CREATE.replace("my_voice", &"v".repeat(55)));
-        assert_eq!(scope().scope_request(&mut e)[0].path, "createJobRequest.outputs[1].smartContentDescriptor.singingCloning.modelName");
+        assert_eq!(
+            scope().scope_request(&mut e)[0].path,
+            "createJobRequest.outputs[1].smartContentDescriptor.singingCloning.modelName"
+        );
     }
 
     #[test]
@@ -259,7 +270,8 @@ mod tests {
             mine.to_json(),
             r#"{"requestId":"r","getJobResponse":{"job":{"id":"1","state":3,"customId":"song","callback":"https://hooks.example/done","outputs":[{"smartContentDescriptor":{"singingCloning":{"type":2,"modelName":"v"}},"smartContentResult":{"singingCloning":{"modelName":"v"}}}]}}}"#
         );
-        let mut theirs = Value::parse(r#"{"getJobResponse":{"job":{"id":"2","state":1,"customId":"uzzzzzzzzzzz_song"}}}"#).unwrap();
+        let mut theirs =
+            Value::parse(r#"{"getJobResponse":{"job":{"id":"2","state":1,"customId":"uzzzzzzzzzzz_song"}}}"#).unwrap();
         assert_eq!(scope().unscope_answer(Action::GetJob, &mut theirs, &restore), Owned::No);
         let mut bare = Value::parse(r#"{"getJobResponse":{"job":{"id":"3","state":1}}}"#).unwrap();
         assert_eq!(scope().unscope_answer(Action::GetJob, &mut bare, &restore), Owned::No);
@@ -271,7 +283,10 @@ mod tests {
 
     #[test]
     fn shows_only_own_and_default_models() {
-        let models = Value::parse(r#"[{"name":"default"},{"name":"uabcdefghijk_mine"},{"name":"uzzzzzzzzzzz_theirs"},{"name":"legacy"}]"#).unwrap();
+        let models = Value::parse(
+            r#"[{"name":"default"},{"name":"uabcdefghijk_mine"},{"name":"uzzzzzzzzzzz_theirs"},{"name":"legacy"}]"#,
+        )
+        .unwrap();
         let Value::Array(models) = models else { panic!() };
         let visible = Value::Array(scope().visible_models(models.clone()));
         assert_eq!(visible.to_json(), r#"[{"name":"default"},{"name":"mine"}]"#);

@@ -52,11 +52,7 @@ impl Scrubber {
     /// Every string and key of a tree with secrets replaced.
     pub fn value(&self, value: &mut Value) {
         match value {
-            Value::String(s) => {
-                if self.leaks(s) {
-                    *s = self.text(s);
-                }
-            }
+            Value::String(s) if self.leaks(s) => *s = self.text(s),
             Value::Array(items) => items.iter_mut().for_each(|item| self.value(item)),
             Value::Object(members) => {
                 for (key, item) in members.iter_mut() {
@@ -109,7 +105,8 @@ mod tests {
     #[test]
     fn removes_secrets_however_they_are_written() {
         let s = scrubber();
-        let echoed = r#"{"secretId":"AKID\/secret\"id","note":"AKID\u002fsecret\"id","secretKey":"key+key","q":"a=key%2Bkey"}"#;
+        let echoed =
+            r#"{"secretId":"AKID\/secret\"id","note":"AKID\u002fsecret\"id","secretKey":"key+key","q":"a=key%2Bkey"}"#;
         let clean = s.body(echoed);
         assert!(!s.leaks(&clean), "{clean}");
         assert!(!clean.contains("AKID") && !clean.contains("key+key") && !clean.contains("key%2Bkey"), "{clean}");

@@ -175,7 +175,10 @@ mod tests {
     #[test]
     fn hmacs_match_rfc_vectors() {
         // RFC 2202 test case 2 and RFC 4231 test case 2.
-        assert_eq!(hex(&hmac_sha1(b"Jefe", b"what do ya want for nothing?")), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+        assert_eq!(
+            hex(&hmac_sha1(b"Jefe", b"what do ya want for nothing?")),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
+        );
         assert_eq!(
             hex(&hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"])),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
@@ -215,13 +218,26 @@ mod tests {
         assert_eq!(check(&signature, 1_614_265_400.0), Ok(()));
         assert_eq!(check(&format!("v1,bm9wZQ== {signature}"), 1_614_265_330.0), Ok(()));
         assert_eq!(check(&signature, 1_614_266_000.0), Err(WebhookFault::OutsideTolerance));
-        assert_eq!(check("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ2OE=", 1_614_265_330.0), Err(WebhookFault::BadSignature));
+        assert_eq!(
+            check("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ2OE=", 1_614_265_330.0),
+            Err(WebhookFault::BadSignature)
+        );
         assert_eq!(check("v2,whatever", 1_614_265_330.0), Err(WebhookFault::BadSignature));
-        let tampered = verify_webhook(&key, Some("msg_p5jXN8AQM9LWM0D4loKWxJek"), Some("1614265330"), Some(&signature),
-            r#"{"test": 2432232315}"#, 1_614_265_330.0, 300.0);
+        let tampered = verify_webhook(
+            &key,
+            Some("msg_p5jXN8AQM9LWM0D4loKWxJek"),
+            Some("1614265330"),
+            Some(&signature),
+            r#"{"test": 2432232315}"#,
+            1_614_265_330.0,
+            300.0,
+        );
         assert_eq!(tampered, Err(WebhookFault::BadSignature));
         assert_eq!(verify_webhook(&key, None, Some("1"), Some("v1,x"), body, 1.0, 300.0), Err(WebhookFault::MissingId));
-        assert_eq!(verify_webhook(&key, Some("a"), Some("-1"), Some("v1,x"), body, 1.0, 300.0), Err(WebhookFault::BadTimestamp));
+        assert_eq!(
+            verify_webhook(&key, Some("a"), Some("-1"), Some("v1,x"), body, 1.0, 300.0),
+            Err(WebhookFault::BadTimestamp)
+        );
     }
 
     #[test]

@@ -38,7 +38,14 @@ pub struct Context<'a> {
 
 /// Checks the job as the upstream reports it now (`job`, never the posted body) against
 /// what the callback claimed and the token it came in on, and builds the delivery.
-pub fn plan(job: &Value, claimed_custom_id: &str, token: &str, target: String, now_s: u64, cx: &Context) -> Result<Delivery, Reply> {
+pub fn plan(
+    job: &Value,
+    claimed_custom_id: &str,
+    token: &str,
+    target: String,
+    now_s: u64,
+    cx: &Context,
+) -> Result<Delivery, Reply> {
     let forged = || Reply::error(403, "bad_callback", "this callback does not match a job of the proxy");
     let custom_id = job.get("customId").and_then(Value::as_str).ok_or_else(forged)?;
     if custom_id != claimed_custom_id {
@@ -49,7 +56,7 @@ pub fn plan(job: &Value, claimed_custom_id: &str, token: &str, target: String, n
         return Err(forged());
     }
     let state = match job.get("state") {
-        Some(Value::Number(n)) if n.fract() == 0.0 => JobState::from_code(*n as i64),
+        Some(Value::Number(n)) if n.get().fract() == 0.0 => JobState::from_code(n.get() as i64),
         _ => JobState::Unknown(0),
     };
     if !state.is_final() {
@@ -95,14 +102,25 @@ mod tests {
         let scrubber = Scrubber::new(&["local-secret-key".into()]);
         let cx = Context { prefix: PREFIX, scoped_models: true, key: &key, scrubber: &scrubber };
         let cb = "http://127.0.0.1:1/api/singing-cloning/callbacks/tok.en";
-        let d = plan(&job(3, "uabcdefghijk_song", cb), "uabcdefghijk_song", "tok.en", "https://hooks.example/x".into(), 1_700_000_000, &cx).unwrap();
+        let d = plan(
+            &job(3, "uabcdefghijk_song", cb),
+            "uabcdefghijk_song",
+            "tok.en",
+            "https://hooks.example/x".into(),
+            1_700_000_000,
+            &cx,
+        )
+        .unwrap();
         assert_eq!(d.id, "msg_j1_3");
         assert_eq!(d.timestamp, "1700000000");
         assert_eq!(
             d.body,
             r#"{"id":"j1","state":3,"customId":"song","callback":"https://hooks.example/x","outputs":[{"smartContentDescriptor":{"singingCloning":{"type":2,"modelName":"v"}}}],"status":"COMPLETED"}"#
         );
-        assert_eq!(verify_webhook(&key, Some(&d.id), Some(&d.timestamp), Some(&d.signature), &d.body, 1_700_000_001.0, 300.0), Ok(()));
+        assert_eq!(
+            verify_webhook(&key, Some(&d.id), Some(&d.timestamp), Some(&d.signature), &d.body, 1_700_000_001.0, 300.0),
+            Ok(())
+        );
     }
 
     #[test]
@@ -112,7 +130,10 @@ mod tests {
         let cx = Context { prefix: PREFIX, scoped_models: false, key: &key, scrubber: &scrubber };
         let cb = "http://h/api/singing-cloning/callbacks/tok";
         let code = |j: Value, claimed: &str, token: &str| {
-            plan(&j, claimed, token, "https://t.example".into(), 0, &cx).err().and_then(|r| r.error_code()).unwrap_or_default()
+            plan(&j, claimed, token, "https://t.example".into(), 0, &cx)
+                .err()
+                .and_then(|r| r.error_code())
+                .unwrap_or_default()
         };
         assert_eq!(code(job(3, "uabcdefghijk_a", cb), "uabcdefghijk_b", "tok"), "bad_callback");
         assert_eq!(code(job(3, "uabcdefghijk_a", cb), "uabcdefghijk_a", "other"), "bad_callback");

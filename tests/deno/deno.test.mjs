@@ -4,7 +4,18 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { Browser, PROXY_SECRET, ROOT, SECRET_ID, SECRET_KEY, generateJob, leakedIn, seen, spawnUntil, startEmulator } from '../proxy/harness.mjs';
+import {
+  Browser,
+  PROXY_SECRET,
+  ROOT,
+  SECRET_ID,
+  SECRET_KEY,
+  generateJob,
+  leakedIn,
+  seen,
+  spawnUntil,
+  startEmulator,
+} from '../proxy/harness.mjs';
 
 const ORIGIN = 'http://page.example';
 let emulator;
@@ -14,14 +25,20 @@ let api;
 before(async () => {
   emulator = await startEmulator();
   const bin = path.join(ROOT, 'node_modules/.bin/deno');
-  deno = await spawnUntil(bin, ['run', '--no-prompt', '--allow-net', '--allow-env', '--allow-read', path.join(ROOT, 'tests/deno/server.js')], {
-    DENO_NO_UPDATE_CHECK: '1',
-    SINGING_CLONING_ENDPOINT: emulator.api,
-    SINGING_CLONING_SECRET_ID: SECRET_ID,
-    SINGING_CLONING_SECRET_KEY: SECRET_KEY,
-    SINGING_CLONING_PROXY_SECRET: PROXY_SECRET,
-    SINGING_CLONING_ALLOWED_ORIGINS: ORIGIN,
-  }, /singing-cloning proxy in Deno on (http:\/\/127\.0\.0\.1:\d+)/, 60000);
+  deno = await spawnUntil(
+    bin,
+    ['run', '--no-prompt', '--allow-net', '--allow-env', '--allow-read', path.join(ROOT, 'tests/deno/server.js')],
+    {
+      DENO_NO_UPDATE_CHECK: '1',
+      SINGING_CLONING_ENDPOINT: emulator.api,
+      SINGING_CLONING_SECRET_ID: SECRET_ID,
+      SINGING_CLONING_SECRET_KEY: SECRET_KEY,
+      SINGING_CLONING_PROXY_SECRET: PROXY_SECRET,
+      SINGING_CLONING_ALLOWED_ORIGINS: ORIGIN,
+    },
+    /singing-cloning proxy in Deno on (http:\/\/127\.0\.0\.1:\d+)/,
+    60000,
+  );
   api = `${deno.match[1]}/api/singing-cloning`;
 });
 
@@ -32,7 +49,10 @@ after(async () => {
 
 test('Deno: the proxy carries the API with the credentials it holds', async () => {
   const browser = new Browser(api, { origin: ORIGIN });
-  const models = await browser.post('/music_model', { action: 'ListModels', listModelsRequest: { offset: 0, limit: 10, type: 2 } });
+  const models = await browser.post('/music_model', {
+    action: 'ListModels',
+    listModelsRequest: { offset: 0, limit: 10, type: 2 },
+  });
   assert.equal(models.status, 200, models.body);
   assert.ok(models.json.listModelsResponse.models.some((m) => m.name === 'default'));
   assert.match(models.headers.get('set-cookie') ?? '', /sc_session=/);
@@ -46,18 +66,24 @@ test('Deno: the proxy carries the API with the credentials it holds', async () =
 
   const stranger = new Browser(api, { origin: ORIGIN });
   const other = await stranger.post('/job', { action: 'GetJob', getJobRequest: { id: job.id } });
-  assert.equal(other.status, 404, "another browser cannot read the job");
+  assert.equal(other.status, 404, 'another browser cannot read the job');
 });
 
 test('Deno: credentials from a browser and disallowed origins are refused', async () => {
   const browser = new Browser(api, { origin: ORIGIN });
   const withSecrets = await browser.post('/music_model', {
-    action: 'ListModels', secretId: 'x', secretKey: 'y', listModelsRequest: { offset: 0, limit: 10, type: 2 },
+    action: 'ListModels',
+    secretId: 'x',
+    secretKey: 'y',
+    listModelsRequest: { offset: 0, limit: 10, type: 2 },
   });
   assert.equal(withSecrets.status, 400);
   assert.equal(withSecrets.json.error.code, 'credentials_in_body');
   const elsewhere = new Browser(api, { origin: 'http://evil.example' });
-  const refused = await elsewhere.post('/music_model', { action: 'ListModels', listModelsRequest: { offset: 0, limit: 10, type: 2 } });
+  const refused = await elsewhere.post('/music_model', {
+    action: 'ListModels',
+    listModelsRequest: { offset: 0, limit: 10, type: 2 },
+  });
   assert.equal(refused.status, 403);
 });
 

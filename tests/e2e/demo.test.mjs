@@ -29,48 +29,88 @@ const pageErrors = [];
 
 /** Where a secret shows in `text`, in any form a leak could take. */
 function leaks(text) {
-  return SECRETS.filter((secret) => [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')].some((form) => text.includes(form)));
+  return SECRETS.filter((secret) =>
+    [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')].some((form) => text.includes(form)),
+  );
 }
 
-before(async () => {
-  const env = { ...process.env, PORT: '0', SINGING_CLONING_EMULATOR_JOB_MS: '300' };
-  // The emulator, whatever the environment says.
-  for (const name of ['SINGING_CLONING_ENDPOINT', 'SINGING_CLONING_SECRET_ID', 'SINGING_CLONING_SECRET_KEY', 'SINGING_CLONING_PREFIX', 'SINGING_CLONING_RESULT_BASE_URL']) delete env[name];
-  demo = spawn(process.execPath, [path.join(ROOT, 'scripts/demo.mjs')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the demo did not start within 30 s:\n${demoOutput}`)), 30_000);
-    const onData = (chunk) => {
-      demoOutput += chunk;
-      const match = /^singing-cloning demo: (http:\/\/\S+)$/m.exec(demoOutput);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    demo.stdout.on('data', onData);
-    demo.stderr.on('data', onData);
-    demo.once('exit', (code) => reject(new Error(`the demo exited with ${code}:\n${demoOutput}`)));
-  });
+before(
+  async () => {
+    const env = { ...process.env, PORT: '0', SINGING_CLONING_EMULATOR_JOB_MS: '300' };
+    // The emulator, whatever the environment says.
+    for (const name of [
+      'SINGING_CLONING_ENDPOINT',
+      'SINGING_CLONING_SECRET_ID',
+      'SINGING_CLONING_SECRET_KEY',
+      'SINGING_CLONING_PREFIX',
+      'SINGING_CLONING_RESULT_BASE_URL',
+    ])
+      delete env[name];
+    demo = spawn(process.execPath, [path.join(ROOT, 'scripts/demo.mjs')], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    base = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the demo did not start within 30 s:\n${demoOutput}`)), 30_000);
+      const onData = (chunk) => {
+        demoOutput += chunk;
+        const match = /^singing-cloning demo: (http:\/\/\S+)$/m.exec(demoOutput);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      };
+      demo.stdout.on('data', onData);
+      demo.stderr.on('data', onData);
+      demo.once('exit', (code) => reject(new Error(`the demo exited with ${code}:\n${demoOutput}`)));
+    });
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  page = await context.newPage();
-  page.on('request', (request) => {
-    requests.push(request.allHeaders().then((headers) => ({ url: request.url(), method: request.method(), headers, body: request.postData() ?? '' })));
-  });
-  page.on('response', (response) => {
-    // Media streams answer ranges and may never end; the result's bytes are fetched whole below.
-    if (response.request().resourceType() === 'media') return;
-    const body = Promise.race([response.body(), new Promise((resolve) => setTimeout(resolve, 5000, null))]).catch(() => null);
-    responses.push(body.then((bytes) => ({ url: response.url(), status: response.status(), body: bytes?.toString('latin1') ?? null })));
-  });
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('console', (message) => message.type() === 'error' && pageErrors.push(message.text()));
-}, { timeout: 45_000 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.on('request', (request) => {
+      requests.push(
+        request.allHeaders().then((headers) => ({
+          url: request.url(),
+          method: request.method(),
+          headers,
+          body: request.postData() ?? '',
+        })),
+      );
+    });
+    page.on('response', (response) => {
+      // Media streams answer ranges and may never end; the result's bytes are fetched whole below.
+      if (response.request().resourceType() === 'media') return;
+      const body = Promise.race([response.body(), new Promise((resolve) => setTimeout(resolve, 5000, null))]).catch(
+        () => null,
+      );
+      responses.push(
+        body.then((bytes) => ({
+          url: response.url(),
+          status: response.status(),
+          body: bytes?.toString('latin1') ?? null,
+        })),
+      );
+    });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => message.type() === 'error' && pageErrors.push(message.text()));
+  },
+  { timeout: 45_000 },
+);
 
 after(async () => {
   await browser?.close().catch(() => {});
@@ -119,21 +159,37 @@ test('a bad model name shows its issue next to the field, and sends nothing', { 
   assert.equal(await page.isVisible('#train-name-issue'), false, 'the fixed field is clear again');
 });
 
-test('trains a model on the sample voice, covers the sample song with it, and plays the result', { timeout: 50_000 }, async () => {
+test('trains a model on the sample voice, covers the sample song with it, and plays the result', {
+  timeout: 50_000,
+}, async () => {
   await page.fill('#train-name', 'demo_voice');
   await page.fill('#train-epochs', '5');
   await page.click('#train-form button[type=submit]');
   const training = jobEntry('Training “demo_voice” (5 epochs)');
   await training.waitFor({ timeout: 10_000 });
-  assert.equal(await page.evaluate(() => document.activeElement?.querySelector('.job-title')?.textContent), 'Training “demo_voice” (5 epochs)', 'focus on the new job');
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.querySelector('.job-title')?.textContent),
+    'Training “demo_voice” (5 epochs)',
+    'focus on the new job',
+  );
   assert.equal(await page.getAttribute('#train-epochs', 'aria-invalid'), null);
   await training.locator('.badge', { hasText: 'Completed' }).waitFor({ timeout: 20_000 });
-  assert.match(await training.locator('.timing').textContent(), /^Model “demo_voice” is ready\. Queued \d+\.\d s · processed \d+\.\d s · total \d+\.\d s\.$/);
-  assert.match(await page.textContent('#announcer'), /Training “demo_voice” \(5 epochs\): Completed\. The model demo_voice is ready to sing\./);
+  assert.match(
+    await training.locator('.timing').textContent(),
+    /^Model “demo_voice” is ready\. Queued \d+\.\d s · processed \d+\.\d s · total \d+\.\d s\.$/,
+  );
+  assert.match(
+    await page.textContent('#announcer'),
+    /Training “demo_voice” \(5 epochs\): Completed\. The model demo_voice is ready to sing\./,
+  );
 
   // The new model is listed, and chosen for the cover.
-  await page.waitForFunction(() => document.querySelector('#cover-model')?.value === 'demo_voice', null, { timeout: 10_000 });
-  await page.waitForFunction(() => document.querySelector('#models-body')?.textContent.includes('demo_voice'), null, { timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelector('#cover-model')?.value === 'demo_voice', null, {
+    timeout: 10_000,
+  });
+  await page.waitForFunction(() => document.querySelector('#models-body')?.textContent.includes('demo_voice'), null, {
+    timeout: 10_000,
+  });
   assert.equal(await page.textContent('#models-status'), 'Models 1–2 of 2');
 
   assert.equal(await page.isChecked('#cover-separate'), true);
@@ -142,22 +198,33 @@ test('trains a model on the sample voice, covers the sample song with it, and pl
   await cover.waitFor({ timeout: 10_000 });
   // Live while it runs: a state and a progress bar, until it is done.
   await cover.locator('.badge', { hasText: 'Completed' }).waitFor({ timeout: 25_000 });
-  assert.match(await cover.locator('.timing').textContent(), /^Queued \d+\.\d s · processed \d+\.\d s · total \d+\.\d s\.$/);
+  assert.match(
+    await cover.locator('.timing').textContent(),
+    /^Queued \d+\.\d s · processed \d+\.\d s · total \d+\.\d s\.$/,
+  );
   assert.equal(await cover.locator('.job-progress').isVisible(), false);
 
   const audio = cover.locator('.result audio');
   const src = await audio.getAttribute('src');
   assert.match(src, new RegExp(`^${base}cos/covers/[^/]+\\.wav$`));
-  await page.waitForFunction((id) => {
-    const el = document.querySelector(`#${CSS.escape(id)} .result audio`);
-    return el && el.readyState >= 1 && el.duration > 0;
-  }, await cover.getAttribute('id'), { timeout: 15_000 });
+  await page.waitForFunction(
+    (id) => {
+      const el = document.querySelector(`#${CSS.escape(id)} .result audio`);
+      return el && el.readyState >= 1 && el.duration > 0;
+    },
+    await cover.getAttribute('id'),
+    { timeout: 15_000 },
+  );
   const duration = await audio.evaluate((el) => el.duration);
   assert.ok(Math.abs(duration - 6) < 0.1, `the cover keeps the 6 s song's duration: ${duration}`);
   const head = await page.evaluate(async (url) => {
     const response = await fetch(url);
     const bytes = new Uint8Array(await response.arrayBuffer());
-    return { type: response.headers.get('content-type'), riff: String.fromCharCode(...bytes.slice(0, 4)), wave: String.fromCharCode(...bytes.slice(8, 12)) };
+    return {
+      type: response.headers.get('content-type'),
+      riff: String.fromCharCode(...bytes.slice(0, 4)),
+      wave: String.fromCharCode(...bytes.slice(8, 12)),
+    };
   }, src);
   assert.deepEqual(head, { type: 'audio/wav', riff: 'RIFF', wave: 'WAVE' });
   const link = cover.locator('a.download');
@@ -167,20 +234,35 @@ test('trains a model on the sample voice, covers the sample song with it, and pl
   await mkdir(RESULTS, { recursive: true });
   await page.evaluate(() => document.activeElement?.blur());
   await page.screenshot({ path: path.join(RESULTS, 'demo.png'), fullPage: true });
-  if (process.env.UPDATE_SCREENSHOT === '1') await copyFile(path.join(RESULTS, 'demo.png'), path.join(ROOT, 'docs/demo-screenshot.png'));
+  if (process.env.UPDATE_SCREENSHOT === '1')
+    await copyFile(path.join(RESULTS, 'demo.png'), path.join(ROOT, 'docs/demo-screenshot.png'));
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: path.join(RESULTS, 'demo-phone.png'), fullPage: true });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
   assert.ok(overflow <= 0, `no sideways scrolling at phone width (${overflow} px too wide)`);
 });
 
-test('every request goes to the page\'s own server, and no secret is in any request or anything loaded', { timeout: 20_000 }, async () => {
+test("every request goes to the page's own server, and no secret is in any request or anything loaded", {
+  timeout: 20_000,
+}, async () => {
   const sent = await Promise.all(requests);
   const loaded = await Promise.all(responses);
-  assert.ok(sent.some((r) => r.url.endsWith('/api/singing-cloning/job') && r.body.includes('CreateJob')), 'the jobs went through the proxy');
-  assert.ok(sent.some((r) => r.url.endsWith('/sdk/pkg/singing_cloning_bg.wasm')), 'the page loaded the package');
+  assert.ok(
+    sent.some((r) => r.url.endsWith('/api/singing-cloning/job') && r.body.includes('CreateJob')),
+    'the jobs went through the proxy',
+  );
+  assert.ok(
+    sent.some((r) => r.url.endsWith('/sdk/pkg/singing_cloning_bg.wasm')),
+    'the page loaded the package',
+  );
   const origin = new URL(base).origin;
-  assert.deepEqual(sent.filter((r) => !r.url.startsWith('data:') && new URL(r.url).origin !== origin).map((r) => r.url), [], 'only the page\'s own server');
+  assert.deepEqual(
+    sent.filter((r) => !r.url.startsWith('data:') && new URL(r.url).origin !== origin).map((r) => r.url),
+    [],
+    "only the page's own server",
+  );
   for (const r of sent) {
     assert.deepEqual(leaks(r.url + JSON.stringify(r.headers) + r.body), [], `request ${r.method} ${r.url}`);
   }
@@ -189,6 +271,9 @@ test('every request goes to the page\'s own server, and no secret is in any requ
     assert.notEqual(r.body, null, `the body of ${r.url} was read`);
     assert.deepEqual(leaks(r.body), [], `response of ${r.url}`);
   }
-  assert.ok(loaded.some((r) => r.url.endsWith('.wav') && r.body.startsWith('RIFF')), 'the result\'s bytes were scanned too');
+  assert.ok(
+    loaded.some((r) => r.url.endsWith('.wav') && r.body.startsWith('RIFF')),
+    "the result's bytes were scanned too",
+  );
   assert.deepEqual(pageErrors, []);
 });

@@ -35,7 +35,10 @@ test('1,000 CreateJob calls through random ambiguous faults create exactly 1,000
   const before = (await (await fetch(`${emulator.origin}/admin/jobs`)).json()).total;
   // A seeded generator, so that a failure can be replayed.
   let seed = 20261125;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
   const faults = ['drop', 'drop-after-create', '500', '502', '503', '504', '429', 'html'];
   const log = [];
   const client = new SingingCloningClient({
@@ -61,7 +64,10 @@ test('1,000 CreateJob calls through random ambiguous faults create exactly 1,000
   const after = (await (await fetch(`${emulator.origin}/admin/jobs`)).json()).total;
   const injected = log.filter((entry) => entry.fault).length;
   assert.ok(injected > 300, `only ${injected} faults were injected`);
-  assert.ok(log.some((e) => e.fault === 'drop-after-create'), 'some jobs were created and their answer lost');
+  assert.ok(
+    log.some((e) => e.fault === 'drop-after-create'),
+    'some jobs were created and their answer lost',
+  );
   assert.equal(ids.size, total, 'every call returned a distinct job');
   assert.equal(after - before, total, `the emulator holds exactly ${total} new jobs`);
 });
@@ -84,8 +90,16 @@ test('errors never carry the credentials, even when the service echoes them', as
     const body = await request.text();
     return new Response(JSON.stringify({ error: { code: 'Echo', message: `you sent ${body}` } }), { status: 400 });
   };
-  const client = new SingingCloningClient({ endpoint: emulator.api, secretId: 'AKID-visible', secretKey: 'very-secret-key', fetch: echo });
-  const error = await client.listModels().then(() => assert.fail('resolved'), (e) => e);
+  const client = new SingingCloningClient({
+    endpoint: emulator.api,
+    secretId: 'AKID-visible',
+    secretKey: 'very-secret-key',
+    fetch: echo,
+  });
+  const error = await client.listModels().then(
+    () => assert.fail('resolved'),
+    (e) => e,
+  );
   assert.equal(error.code, 'api');
   const everything = JSON.stringify({ message: error.message, body: error.body, stack: error.stack, ...error });
   assert.ok(!everything.includes('very-secret-key') && !everything.includes('AKID-visible'), everything);
@@ -96,11 +110,18 @@ test('options and arguments of the wrong type are validation errors', async () =
   assert.throws(() => new SingingCloningClient({ maxRetries: -1 }), { code: 'validation' });
   assert.throws(() => new SingingCloningClient({ secretId: 'only-one' }), { code: 'validation' });
   assert.throws(() => new SingingCloningClient('https://example.com'), { code: 'validation' });
-  const client = new SingingCloningClient({ endpoint: emulator.api, secretId: emulator.secretId, secretKey: emulator.secretKey });
+  const client = new SingingCloningClient({
+    endpoint: emulator.api,
+    secretId: emulator.secretId,
+    secretKey: emulator.secretKey,
+  });
   await assert.rejects(client.getJob(''), { code: 'validation' });
   await assert.rejects(client.listModels({ limit: 500 }), { code: 'validation' });
   await assert.rejects(client.waitForJob('x', { signal: 'not a signal' }), { code: 'validation' });
-  await assert.rejects(client.createJob({ inputs: [] }), (e) => e.code === 'validation' && e.issues.some((i) => i.path === 'createJobRequest.inputs'));
+  await assert.rejects(
+    client.createJob({ inputs: [] }),
+    (e) => e.code === 'validation' && e.issues.some((i) => i.path === 'createJobRequest.inputs'),
+  );
 });
 
 test('models() iterates every page with for await', async () => {
@@ -114,7 +135,10 @@ test('models() iterates every page with for await', async () => {
   const all = await client.listModels({ limit: 100 });
   const names = [];
   for await (const model of client.models({ limit: 1 })) names.push(model.name);
-  assert.deepEqual(names, all.models.map((m) => m.name));
+  assert.deepEqual(
+    names,
+    all.models.map((m) => m.name),
+  );
   assert.ok(names.includes('default'));
   assert.equal(log.length, 1 + names.length, 'one request per page of one, and no more once total is reached');
 });
@@ -132,7 +156,12 @@ test('redirects are not followed, so a body with credentials never goes elsewher
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${server.address().port}/release`;
-  const client = new SingingCloningClient({ endpoint, secretId: 'id-12345678', secretKey: 'key-12345678', maxRetries: 0 });
+  const client = new SingingCloningClient({
+    endpoint,
+    secretId: 'id-12345678',
+    secretKey: 'key-12345678',
+    maxRetries: 0,
+  });
   await assert.rejects(client.getJob('x'), (e) => e.code === 'network' && /redirect/.test(e.message));
   server.close();
   assert.equal(reachedTarget, 0);

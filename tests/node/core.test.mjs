@@ -7,7 +7,8 @@ import { validate, parseResponse } from 'singing-cloning';
 
 const fixture = (name) => readFileSync(new URL(`../fixtures/${name}.json`, import.meta.url), 'utf8');
 const concrete = (text) =>
-  text.replaceAll('{url}', 'https://media.example.com/voice.mp3')
+  text
+    .replaceAll('{url}', 'https://media.example.com/voice.mp3')
     .replaceAll('{callback}', 'https://hooks.example.com/singing')
     .replaceAll('{customId}', 'lesson_42')
     .replaceAll('{secretId}', 'AKIDexample')
@@ -17,7 +18,13 @@ const concrete = (text) =>
     .replaceAll('{id}', '13f342e4-6866-450e-b44e-3151431c578b');
 
 test('the reference request examples validate', () => {
-  for (const name of ['create_job_generate_request', 'create_job_train_request', 'get_job_request', 'list_jobs_request', 'list_models_request']) {
+  for (const name of [
+    'create_job_generate_request',
+    'create_job_train_request',
+    'get_job_request',
+    'list_jobs_request',
+    'list_models_request',
+  ]) {
     assert.deepEqual(validate(JSON.parse(concrete(fixture(name)))), [], name);
   }
 });
@@ -31,7 +38,11 @@ test('validate reports every issue with path, code and message', () => {
   body.createJobRequest.timeout = 1.5;
   assert.deepEqual(validate(body), [
     { path: 'createJobRequest.timeout', code: 'type', message: 'must be an integer' },
-    { path: 'createJobRequest.inputs[0]', code: 'one_of', message: 'must have exactly one of sourceData, url and source' },
+    {
+      path: 'createJobRequest.inputs[0]',
+      code: 'one_of',
+      message: 'must have exactly one of sourceData, url and source',
+    },
     { path: 'createJobRequest.inputs[0].url', code: 'url', message: 'must be an absolute http or https URL' },
     {
       path: 'createJobRequest.outputs[0].smartContentDescriptor.singingCloning.modelName',
@@ -44,7 +55,19 @@ test('validate reports every issue with path, code and message', () => {
 test('validate takes any JavaScript value without throwing', () => {
   const cyclic = { action: 'GetJob', getJobRequest: { id: 'x' } };
   cyclic.self = cyclic;
-  for (const value of [undefined, null, 42, 'CreateJob', [], () => 1, Symbol('s'), 10n, cyclic, new Date(), { action: 'GetJob', getJobRequest: { id: () => 1 } }]) {
+  for (const value of [
+    undefined,
+    null,
+    42,
+    'CreateJob',
+    [],
+    () => 1,
+    Symbol('s'),
+    10n,
+    cyclic,
+    new Date(),
+    { action: 'GetJob', getJobRequest: { id: () => 1 } },
+  ]) {
     const issues = validate(value);
     assert.ok(Array.isArray(issues) && issues.length > 0, String(typeof value));
     for (const issue of issues) assert.equal(typeof issue.path, 'string');
@@ -97,7 +120,9 @@ test('parseResponse throws typed errors', () => {
   assert.equal(e.code, 'parse');
   assert.equal(e.retryable, false);
 
-  e = thrown(() => parseResponse('CreateJob', '{"requestId":"r2","error":{"code":"ModelExists","message":"model demo exists"}}', 409));
+  e = thrown(() =>
+    parseResponse('CreateJob', '{"requestId":"r2","error":{"code":"ModelExists","message":"model demo exists"}}', 409),
+  );
   assert.equal(e.code, 'api');
   assert.equal(e.requestId, 'r2');
   assert.equal(e.apiCode, 'ModelExists');
@@ -105,7 +130,10 @@ test('parseResponse throws typed errors', () => {
 
   e = thrown(() => parseResponse('DeleteJob', '{}'));
   assert.equal(e.code, 'validation');
-  assert.deepEqual(e.issues.map((i) => [i.path, i.code]), [['action', 'unknown_action']]);
+  assert.deepEqual(
+    e.issues.map((i) => [i.path, i.code]),
+    [['action', 'unknown_action']],
+  );
 
   e = thrown(() => parseResponse('GetJob', { not: 'text' }));
   assert.equal(e.code, 'validation');

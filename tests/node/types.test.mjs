@@ -8,8 +8,12 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 test('the declarations type-check a typical use of the client, the validators and the proxy', () => {
-  const tsc = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tests/types/tsconfig.json`], {
-    encoding: 'utf8',
-  });
+  const tsc = spawnSync(
+    process.execPath,
+    [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tests/types/tsconfig.json`],
+    {
+      encoding: 'utf8',
+    },
+  );
   assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
 });

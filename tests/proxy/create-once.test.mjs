@@ -23,7 +23,11 @@ const jobCount = async () => (await emulator.admin('/admin/jobs')).total;
 async function page() {
   const browser = new Browser(proxy.api);
   // The first answer sets the session cookie that the copies below share.
-  assert.equal((await browser.post('/music_model', { action: 'ListModels', listModelsRequest: { offset: 0, limit: 1, type: 2 } })).status, 200);
+  assert.equal(
+    (await browser.post('/music_model', { action: 'ListModels', listModelsRequest: { offset: 0, limit: 1, type: 2 } }))
+      .status,
+    200,
+  );
   return browser;
 }
 
@@ -58,7 +62,11 @@ test('only true copies are merged: another body, no customId, or another user ma
   const unnamed = generateJob(emulator.origin);
   const c = await browser.post('/job', unnamed);
   const d = await browser.post('/job', unnamed);
-  assert.notEqual(c.json.createJobResponse.job.id, d.json.createJobResponse.job.id, 'jobs without a customId are never merged');
+  assert.notEqual(
+    c.json.createJobResponse.job.id,
+    d.json.createJobResponse.job.id,
+    'jobs without a customId are never merged',
+  );
   const stranger = await page();
   const e = await stranger.post('/job', generateJob(emulator.origin, { customId: 'same_id' }));
   assert.notEqual(e.json.createJobResponse.job.id, a.json.createJobResponse.job.id, "another user's job is their own");
@@ -92,7 +100,10 @@ test("the config's fetch carries every outgoing request", async () => {
   const own = await startProxy({ endpoint: emulator.api, fetch: counting });
   try {
     const browser = new Browser(own.api);
-    const answer = await browser.post('/music_model', { action: 'ListModels', listModelsRequest: { offset: 0, limit: 5, type: 2 } });
+    const answer = await browser.post('/music_model', {
+      action: 'ListModels',
+      listModelsRequest: { offset: 0, limit: 5, type: 2 },
+    });
     assert.equal(answer.status, 200, answer.body);
     assert.ok(answer.json.listModelsResponse.models.some((m) => m.name === 'default'));
     assert.deepEqual(sent, ['/release/music_model']);

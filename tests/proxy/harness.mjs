@@ -32,13 +32,21 @@ export function record(where, status, headers, body) {
 /** The secrets found in `text`, in any of the forms a leak could take. */
 export function leakedIn(text) {
   return SECRETS.filter((secret) =>
-    [secret, JSON.stringify(secret).slice(1, -1), JSON.stringify(secret).slice(1, -1).replaceAll('/', '\\/'), encodeURIComponent(secret)]
-      .some((form) => text.includes(form)));
+    [
+      secret,
+      JSON.stringify(secret).slice(1, -1),
+      JSON.stringify(secret).slice(1, -1).replaceAll('/', '\\/'),
+      encodeURIComponent(secret),
+    ].some((form) => text.includes(form)),
+  );
 }
 
 export function emulatorBinary() {
   const bin = process.env.SINGING_CLONING_EMULATOR_BIN || path.join(ROOT, 'target/release/singing-cloning-emulator');
-  if (!existsSync(bin)) throw new Error(`no emulator binary at ${bin}: build it (cargo build --release -p singing-cloning-emulator) or set SINGING_CLONING_EMULATOR_BIN`);
+  if (!existsSync(bin))
+    throw new Error(
+      `no emulator binary at ${bin}: build it (cargo build --release -p singing-cloning-emulator) or set SINGING_CLONING_EMULATOR_BIN`,
+    );
   return bin;
 }
 
@@ -117,23 +125,37 @@ export async function startServer(handle) {
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${server.address().port}`;
-  const close = () => new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
+  const close = () =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
   return { url, received, close };
 }
 
-/** The proxy, in process, on a free port; `publicUrl` is its own address unless given. */
-export async function startProxy(config) {
+/**
+ * The proxy, in process, on a free port; `publicUrl` is its own address unless given
+ * (`publicUrl: undefined` for none). Every test client comes from 127.0.0.1, so the
+ * per-address limits are raised unless a test sets them; `serveOptions` go to `serve`.
+ */
+export async function startProxy(config, serveOptions = {}) {
   let handler = null;
-  const served = await serve((request) => handler(request), { port: 0, prefix: config.prefix ?? PREFIX });
+  const served = await serve((request, info) => handler(request, info), {
+    port: 0,
+    prefix: config.prefix ?? PREFIX,
+    ...serveOptions,
+  });
+  const many = { capacity: 100_000, refillPerSecond: 1000 };
   handler = createProxyHandler({
     secretId: SECRET_ID,
     secretKey: SECRET_KEY,
     proxySecret: PROXY_SECRET,
     allowedOrigins: [PAGE_ORIGIN],
     publicUrl: served.url,
+    addressRateLimit: many,
+    sessionRateLimit: many,
+    globalSessionRateLimit: many,
+    callbackRateLimit: many,
     ...config,
   });
   return { url: served.url, api: served.url + (config.prefix ?? PREFIX), close: served.close };
@@ -166,7 +188,11 @@ export class Browser {
     const all = { 'content-type': 'application/json', ...this.headers, ...headers };
     if (this.origin) all.origin = this.origin;
     if (this.cookie) all.cookie = this.cookie;
-    const answer = await call(this.api + route, { method: 'POST', headers: all, body: raw ? body : JSON.stringify(body) });
+    const answer = await call(this.api + route, {
+      method: 'POST',
+      headers: all,
+      body: raw ? body : JSON.stringify(body),
+    });
     const set = answer.headers.getSetCookie();
     if (set.length) this.cookie = set[0].split(';')[0];
     return answer;
@@ -194,8 +220,14 @@ export function generateJob(emulatorOrigin, createJobRequest = {}) {
     action: 'CreateJob',
     createJobRequest: {
       inputs: [{ url: `${emulatorOrigin}/cos/samples/song.wav` }],
-      outputs: [{ contentId: 'results', destination: '/out', inputSelectors: [0],
-        smartContentDescriptor: { singingCloning: { type: 1, modelName: 'default' } } }],
+      outputs: [
+        {
+          contentId: 'results',
+          destination: '/out',
+          inputSelectors: [0],
+          smartContentDescriptor: { singingCloning: { type: 1, modelName: 'default' } },
+        },
+      ],
       ...createJobRequest,
     },
   };

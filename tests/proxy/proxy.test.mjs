@@ -5,13 +5,27 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 
 import { createProxyHandler, verifyWebhook } from '../../js/proxy.js';
-import { parseResponse } from '../../js/index.js';
+import { parseResponse } from '../../js/node.js';
 import {
-  Browser, GATEWAY_ID, GATEWAY_KEY, PAGE_ORIGIN, PREFIX, PROXY_SECRET, SECRET_ID, SECRET_KEY, call, generateJob, leakedIn,
-  seen, startEmulator, startProxy, startServer, trainJob, until,
+  Browser,
+  GATEWAY_ID,
+  GATEWAY_KEY,
+  PAGE_ORIGIN,
+  PROXY_SECRET,
+  SECRET_ID,
+  SECRET_KEY,
+  call,
+  generateJob,
+  leakedIn,
+  seen,
+  startEmulator,
+  startProxy,
+  startServer,
+  trainJob,
+  until,
 } from './harness.mjs';
 
-const WEBHOOK_SECRET = 'whsec_' + Buffer.from('webhook-secret-of-the-tests').toString('base64');
+const WEBHOOK_SECRET = `whsec_${Buffer.from('webhook-secret-of-the-tests').toString('base64')}`;
 
 let emulator;
 let proxy;
@@ -40,21 +54,30 @@ const getJob = (id) => ({ action: 'GetJob', getJobRequest: { id } });
 const listJobs = (customId) => ({ action: 'ListJobs', listJobsRequest: { customId } });
 
 async function finished(browser, id) {
-  return until(() => browser.job(getJob(id)), (r) => r.status === 200 && [3, 4, 5].includes(r.json.getJobResponse.job.state));
+  return until(
+    () => browser.job(getJob(id)),
+    (r) => r.status === 200 && [3, 4, 5].includes(r.json.getJobResponse.job.state),
+  );
 }
 
 test('a page creates, reads and lists its jobs without credentials; the proxy adds them', async () => {
   const page = new Browser(proxy.api);
   const created = await page.job(generateJob(emulator.origin, { customId: 'song-1' }));
   assert.equal(created.status, 200, created.body);
-  assert.match(created.headers.get('set-cookie') ?? '', /^sc_session=[^;]+; Path=\/api\/singing-cloning; Max-Age=\d+; HttpOnly; SameSite=Strict/);
+  assert.match(
+    created.headers.get('set-cookie') ?? '',
+    /^sc_session=[^;]+; Path=\/api\/singing-cloning; Max-Age=\d+; HttpOnly; SameSite=Strict/,
+  );
   const job = created.json.createJobResponse.job;
   assert.equal(job.customId, 'song-1', 'the scope prefix comes off in answers');
   const done = await finished(page, job.id);
   assert.equal(done.json.getJobResponse.job.customId, 'song-1');
   const listed = await page.job(listJobs('song-1'));
   assert.equal(listed.status, 200);
-  assert.deepEqual(listed.json.listJobsResponse.jobs.map((j) => j.id), [job.id]);
+  assert.deepEqual(
+    listed.json.listJobsResponse.jobs.map((j) => j.id),
+    [job.id],
+  );
   // Upstream, the job carries the caller's prefix.
   const all = await emulator.admin('/admin/jobs');
   const upstream = all.jobs.find((j) => j.id === job.id);
@@ -76,7 +99,10 @@ test('credentials sent by a client are refused, never forwarded', async () => {
   }
   // The SDK reads it as a typed api error.
   const answer = await page.job({ ...getJob('x'), secretId: 'a' });
-  assert.throws(() => parseResponse('GetJob', answer.body, answer.status), (e) => e.code === 'api' && e.apiCode === 'credentials_in_body');
+  assert.throws(
+    () => parseResponse('GetJob', answer.body, answer.status),
+    (e) => e.code === 'api' && e.apiCode === 'credentials_in_body',
+  );
 });
 
 test('only the four actions pass, each on its own route', async () => {
@@ -94,16 +120,27 @@ test('only the four actions pass, each on its own route', async () => {
 });
 
 test('unknown paths and methods are refused; no path reaches the upstream', async () => {
-  for (const path of ['/api/singing-cloning/admin/jobs', '/release/job', '/api/singing-cloning', '/api/singing-cloning/job/x',
-    '/api/singing-cloning/%2e%2e/release/job', '/admin/jobs', '/cos/samples/voice.wav']) {
-    const answer = await call(proxy.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  for (const path of [
+    '/api/singing-cloning/admin/jobs',
+    '/release/job',
+    '/api/singing-cloning',
+    '/api/singing-cloning/job/x',
+    '/api/singing-cloning/%2e%2e/release/job',
+    '/admin/jobs',
+    '/cos/samples/voice.wav',
+  ]) {
+    const answer = await call(proxy.url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(answer.status, 404, path);
     assert.equal(answer.json.error.code, 'not_found');
   }
-  const get = await call(proxy.api + '/job');
+  const get = await call(`${proxy.api}/job`);
   assert.equal(get.status, 405);
   assert.equal(get.headers.get('allow'), 'POST, OPTIONS');
-  const put = await call(proxy.api + '/job', { method: 'PUT', body: '{}' });
+  const put = await call(`${proxy.api}/job`, { method: 'PUT', body: '{}' });
   assert.equal(put.status, 405);
 });
 
@@ -120,8 +157,11 @@ test('oversize bodies get 413, whether declared or streamed', async () => {
       controller.close();
     },
   });
-  const streamed = await call(proxy.api + '/job', {
-    method: 'POST', headers: { 'content-type': 'application/json', origin: PAGE_ORIGIN }, body: chunks, duplex: 'half',
+  const streamed = await call(`${proxy.api}/job`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: PAGE_ORIGIN },
+    body: chunks,
+    duplex: 'half',
   });
   assert.equal(streamed.status, 413);
 });
@@ -138,15 +178,26 @@ test('deeply nested JSON, bad JSON and other media types get 400 and 415', async
     assert.equal(answer.status, 400, text);
     assert.equal(answer.json.error.code, 'bad_json', text);
   }
-  const form = await page.post('/job', 'action=GetJob', { raw: true, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const form = await page.post('/job', 'action=GetJob', {
+    raw: true,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   assert.equal(form.status, 415);
-  const plain = await page.post('/job', JSON.stringify(getJob('x')), { raw: true, headers: { 'content-type': 'text/plain' } });
+  const plain = await page.post('/job', JSON.stringify(getJob('x')), {
+    raw: true,
+    headers: { 'content-type': 'text/plain' },
+  });
   assert.equal(plain.status, 415, 'a no-preflight cross-site POST is refused');
 });
 
 test('CORS: listed origins get answers, preflight included; other origins are refused', async () => {
-  const preflight = await call(proxy.api + '/job', {
-    method: 'OPTIONS', headers: { origin: PAGE_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+  const preflight = await call(`${proxy.api}/job`, {
+    method: 'OPTIONS',
+    headers: {
+      origin: PAGE_ORIGIN,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type',
+    },
   });
   assert.equal(preflight.status, 204);
   assert.equal(preflight.headers.get('access-control-allow-origin'), PAGE_ORIGIN);
@@ -164,7 +215,10 @@ test('CORS: listed origins get answers, preflight included; other origins are re
   assert.equal(refused.json.error.code, 'origin_not_allowed');
   assert.equal(refused.headers.get('access-control-allow-origin'), null);
   assert.equal(refused.headers.get('set-cookie'), null, 'no session for a refused origin');
-  const evilPreflight = await call(proxy.api + '/job', { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+  const evilPreflight = await call(`${proxy.api}/job`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+  });
   assert.equal(evilPreflight.status, 403);
   assert.equal(evilPreflight.headers.get('access-control-allow-origin'), null);
   // The proxy's own origin is always allowed (a page served beside it).
@@ -225,7 +279,10 @@ test('callbacks: forwarded once, signed the Standard Webhooks way; forged and re
   assert.ok(upstream.callback.startsWith(`${proxy.api}/callbacks/`), upstream.callback);
   assert.ok(!upstream.callback.includes(receiver.url), 'the target is not in clear upstream');
 
-  const delivered = await until(() => receiver.received.filter((r) => r.url === '/hooks/singing?x=1'), (r) => r.length >= 1);
+  const delivered = await until(
+    () => receiver.received.filter((r) => r.url === '/hooks/singing?x=1'),
+    (r) => r.length >= 1,
+  );
   assert.equal(delivered.length, 1);
   const message = delivered[0];
   assert.match(message.headers['webhook-id'], /^msg_/);
@@ -237,19 +294,29 @@ test('callbacks: forwarded once, signed the Standard Webhooks way; forged and re
   assert.equal(payload.state, 3);
   // Independently: HMAC-SHA256 over id.timestamp.body with the decoded secret.
   const key = Buffer.from(WEBHOOK_SECRET.slice(6), 'base64');
-  const expected = createHmac('sha256', key).update(`${message.headers['webhook-id']}.${message.headers['webhook-timestamp']}.${message.body}`).digest('base64');
+  const expected = createHmac('sha256', key)
+    .update(`${message.headers['webhook-id']}.${message.headers['webhook-timestamp']}.${message.body}`)
+    .digest('base64');
   assert.equal(message.headers['webhook-signature'], `v1,${expected}`);
 
   // Replayed: the same callback again, even with a better story in the body.
-  const forgedBody = JSON.stringify({ ...upstream, state: 3, outputs: [{ smartContentResult: { singingCloning: { songName: 'evil.mp3' } } }] });
-  const replay = await call(upstream.callback, { method: 'POST', headers: { 'content-type': 'application/json' }, body: forgedBody });
+  const forgedBody = JSON.stringify({
+    ...upstream,
+    state: 3,
+    outputs: [{ smartContentResult: { singingCloning: { songName: 'evil.mp3' } } }],
+  });
+  const replay = await call(upstream.callback, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: forgedBody,
+  });
   assert.equal(replay.status, 409);
   assert.equal(replay.json.error.code, 'already_delivered');
 
   // Forged: a made-up token, a token with another job's customId, a token whose target was swapped.
   const [, token] = upstream.callback.split('/callbacks/');
   const [, mac] = token.split('.');
-  const swapped = Buffer.from('https://evil.example/steal').toString('base64url') + '.' + mac;
+  const swapped = `${Buffer.from('https://evil.example/steal').toString('base64url')}.${mac}`;
   for (const [url, body] of [
     [`${proxy.api}/callbacks/made-up.token`, JSON.stringify(upstream)],
     [upstream.callback, JSON.stringify({ ...upstream, customId: 'uaaaaaaaaaaa_other' })],
@@ -260,7 +327,11 @@ test('callbacks: forwarded once, signed the Standard Webhooks way; forged and re
     assert.equal(forged.json.error.code, 'bad_callback');
   }
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal(receiver.received.filter((r) => r.url === '/hooks/singing?x=1').length, 1, 'the target got the job once');
+  assert.equal(
+    receiver.received.filter((r) => r.url === '/hooks/singing?x=1').length,
+    1,
+    'the target got the job once',
+  );
   assert.ok(!receiver.received.some((r) => r.url === '/steal'));
 });
 
@@ -268,8 +339,16 @@ test('a callback to a private or loopback address is refused unless configured',
   const strict = await startProxy({ endpoint: emulator.api });
   stops.push(strict.close);
   const page = new Browser(strict.api);
-  for (const target of ['http://127.0.0.1:9/x', 'http://localhost/x', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/x',
-    'http://2130706433/x', 'http://10.0.0.1/x', 'http://192.168.1.1/x', 'http://intranet/x']) {
+  for (const target of [
+    'http://127.0.0.1:9/x',
+    'http://localhost/x',
+    'http://169.254.169.254/latest/meta-data',
+    'http://[::1]/x',
+    'http://2130706433/x',
+    'http://10.0.0.1/x',
+    'http://192.168.1.1/x',
+    'http://intranet/x',
+  ]) {
     const answer = await page.job(generateJob(emulator.origin, { callback: target }));
     assert.equal(answer.status, 400, target);
     assert.equal(answer.json.error.code, 'callback_not_allowed', target);
@@ -277,7 +356,9 @@ test('a callback to a private or loopback address is refused unless configured',
   }
   const listed = await startProxy({ endpoint: emulator.api, callbackTargets: { allowedHosts: ['hooks.example.com'] } });
   stops.push(listed.close);
-  const other = await new Browser(listed.api).job(generateJob(emulator.origin, { callback: 'https://elsewhere.example.com/x' }));
+  const other = await new Browser(listed.api).job(
+    generateJob(emulator.origin, { callback: 'https://elsewhere.example.com/x' }),
+  );
   assert.equal(other.json.error.code, 'callback_not_allowed');
 });
 
@@ -307,9 +388,19 @@ test('policy: training forbidden, epochs capped, models allowlisted', async () =
   const tooMany = await page.job(trainJob(emulator.origin, 'voice', { totalEpoch: 6 }));
   assert.equal(tooMany.status, 403);
   assert.match(tooMany.json.error.issues[0].path, /totalEpoch$/);
-  const unlisted = await page.job({ ...generateJob(emulator.origin), createJobRequest: {
-    ...generateJob(emulator.origin).createJobRequest,
-    outputs: [{ contentId: 'r', inputSelectors: [0], smartContentDescriptor: { singingCloning: { type: 1, modelName: 'someone_else' } } }] } });
+  const unlisted = await page.job({
+    ...generateJob(emulator.origin),
+    createJobRequest: {
+      ...generateJob(emulator.origin).createJobRequest,
+      outputs: [
+        {
+          contentId: 'r',
+          inputSelectors: [0],
+          smartContentDescriptor: { singingCloning: { type: 1, modelName: 'someone_else' } },
+        },
+      ],
+    },
+  });
   assert.equal(unlisted.status, 403);
   const defaulted = await page.job(trainJob(emulator.origin, 'capped_voice'));
   assert.equal(defaulted.status, 200, defaulted.body);
@@ -321,19 +412,35 @@ test('models are per identity by default: each sees and uses only its own', asyn
   const bob = new Browser(proxy.api);
   const trained = await alice.job(trainJob(emulator.origin, 'alice_voice'));
   assert.equal(trained.status, 200, trained.body);
-  assert.equal(trained.json.createJobResponse.job.outputs[0].smartContentDescriptor.singingCloning.modelName, 'alice_voice');
+  assert.equal(
+    trained.json.createJobResponse.job.outputs[0].smartContentDescriptor.singingCloning.modelName,
+    'alice_voice',
+  );
   const done = await finished(alice, trained.json.createJobResponse.job.id);
   assert.equal(done.json.getJobResponse.job.state, 3, done.body);
   const listModels = { action: 'ListModels', listModelsRequest: { offset: 0, limit: 100, type: 2 } };
   const hers = await alice.post('/music_model', listModels);
   assert.equal(hers.status, 200, hers.body);
-  assert.ok(hers.json.listModelsResponse.models.some((m) => m.name === 'alice_voice'), hers.body);
+  assert.ok(
+    hers.json.listModelsResponse.models.some((m) => m.name === 'alice_voice'),
+    hers.body,
+  );
   const his = await bob.post('/music_model', listModels);
   assert.ok(!his.json.listModelsResponse.models.some((m) => m.name.includes('alice_voice')), his.body);
   // Bob naming her model sings with a model of his own name, which does not exist.
-  const borrowed = await bob.job({ ...generateJob(emulator.origin), createJobRequest: {
-    ...generateJob(emulator.origin).createJobRequest,
-    outputs: [{ contentId: 'r', inputSelectors: [0], smartContentDescriptor: { singingCloning: { type: 1, modelName: 'alice_voice' } } }] } });
+  const borrowed = await bob.job({
+    ...generateJob(emulator.origin),
+    createJobRequest: {
+      ...generateJob(emulator.origin).createJobRequest,
+      outputs: [
+        {
+          contentId: 'r',
+          inputSelectors: [0],
+          smartContentDescriptor: { singingCloning: { type: 1, modelName: 'alice_voice' } },
+        },
+      ],
+    },
+  });
   assert.notEqual(borrowed.status, 200);
 });
 
@@ -356,7 +463,12 @@ test('an authenticate hook names the identity; without one the answer is 401', a
   assert.equal((await phone.job(getJob(id))).status, 200);
   assert.equal((await dave.job(getJob(id))).status, 404);
 
-  const broken = await startProxy({ endpoint: emulator.api, authenticate: () => { throw new Error(`no ${SECRET_KEY}`); } });
+  const broken = await startProxy({
+    endpoint: emulator.api,
+    authenticate: () => {
+      throw new Error(`no ${SECRET_KEY}`);
+    },
+  });
   stops.push(broken.close);
   const failed = await new Browser(broken.api).job(getJob('x'));
   assert.equal(failed.status, 500);
@@ -382,23 +494,41 @@ test('an upstream that does not answer in time gets 504; one that cannot be reac
 });
 
 test('no URL, path or header of the client reaches the upstream; an echoing upstream leaks nothing', async () => {
-  const echo = await startServer((req, body) => {
+  const echo = await startServer((_req, body) => {
     const parsed = JSON.parse(body);
     if (parsed.action === 'GetJob') {
-      return { status: 401, body: JSON.stringify({
-        requestId: 'r1', error: { code: 'AuthFailure', message: `secretKey ${parsed.secretKey} does not match secretId ${parsed.secretId}` },
-        echo: parsed, escaped: JSON.stringify(parsed), url: `https://x/?k=${encodeURIComponent(parsed.secretKey)}`,
-      }) };
+      return {
+        status: 401,
+        body: JSON.stringify({
+          requestId: 'r1',
+          error: {
+            code: 'AuthFailure',
+            message: `secretKey ${parsed.secretKey} does not match secretId ${parsed.secretId}`,
+          },
+          echo: parsed,
+          escaped: JSON.stringify(parsed),
+          url: `https://x/?k=${encodeURIComponent(parsed.secretKey)}`,
+        }),
+      };
     }
     if (parsed.action === 'ListJobs') {
-      return { status: 502, headers: { 'content-type': 'text/html' }, body: `<html><script>alert(1)</script>${body}</html>` };
+      return {
+        status: 502,
+        headers: { 'content-type': 'text/html' },
+        body: `<html><script>alert(1)</script>${body}</html>`,
+      };
     }
-    return { status: 200, body: JSON.stringify({ requestId: 'r2', listModelsResponse: { total: 0, models: [] }, debug: body }) };
+    return {
+      status: 200,
+      body: JSON.stringify({ requestId: 'r2', listModelsResponse: { total: 0, models: [] }, debug: body }),
+    };
   });
   stops.push(echo.close);
   const echoing = await startProxy({ endpoint: `${echo.url}/release`, models: 'shared' });
   stops.push(echoing.close);
-  const page = new Browser(echoing.api, { headers: { 'x-emulator-fault': '500', 'x-forwarded-host': 'evil.example', authorization: 'Bearer t' } });
+  const page = new Browser(echoing.api, {
+    headers: { 'x-emulator-fault': '500', 'x-forwarded-host': 'evil.example', authorization: 'Bearer t' },
+  });
   const auth = await page.job(getJob('x'));
   assert.equal(auth.status, 401, 'the upstream status passes through');
   assert.equal(auth.json.error.code, 'AuthFailure');
@@ -406,9 +536,15 @@ test('no URL, path or header of the client reaches the upstream; an echoing upst
   assert.match(auth.json.error.message, /\[redacted\]/);
   const html = await page.job(listJobs('a'));
   assert.equal(html.status, 502);
-  assert.match(html.headers.get('content-type'), /^text\/plain/, 'an HTML page never runs on the proxy origin');
+  // An HTML page is not passed on at all (it never runs on the proxy's origin): a neutral error replaces it.
+  assert.match(html.headers.get('content-type'), /^application\/json/);
+  assert.equal(html.json.error.code, 'upstream_not_json');
+  assert.ok(!html.body.includes('<script>'));
   assert.deepEqual(leakedIn(html.body), []);
-  const models = await page.post('/music_model?target=http://evil.example', { action: 'ListModels', listModelsRequest: { offset: 0, limit: 10, type: 2 } });
+  const models = await page.post('/music_model?target=http://evil.example', {
+    action: 'ListModels',
+    listModelsRequest: { offset: 0, limit: 10, type: 2 },
+  });
   assert.equal(models.status, 200);
   assert.deepEqual(leakedIn(models.body), []);
 
@@ -426,44 +562,78 @@ test('no URL, path or header of the client reaches the upstream; an echoing upst
 });
 
 test('API gateway signing matches a worked example computed independently', async () => {
-  const gatewayUpstream = await startServer(() => ({ status: 200, body: JSON.stringify({ requestId: 'r', getJobResponse: { job: { id: 'x', state: 1, customId: 'not-yours' } } }) }));
+  const gatewayUpstream = await startServer(() => ({
+    status: 200,
+    body: JSON.stringify({ requestId: 'r', getJobResponse: { job: { id: 'x', state: 1, customId: 'not-yours' } } }),
+  }));
   stops.push(gatewayUpstream.close);
   const source = 'singing-cloning-tests';
-  const signed = await startProxy({ endpoint: `${gatewayUpstream.url}/release`, gateway: { secretId: GATEWAY_ID, secretKey: GATEWAY_KEY, source } });
+  const signed = await startProxy({
+    endpoint: `${gatewayUpstream.url}/release`,
+    gateway: { secretId: GATEWAY_ID, secretKey: GATEWAY_KEY, source },
+  });
   stops.push(signed.close);
   const before = Date.now();
   await new Browser(signed.api).job(getJob('x'));
   const got = gatewayUpstream.received.at(-1);
   const date = got.headers['x-date'];
-  assert.match(date, /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+  assert.match(
+    date,
+    /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/,
+  );
   assert.ok(Math.abs(Date.parse(date) - before) < 60_000);
   assert.equal(date, new Date(Date.parse(date)).toUTCString(), 'the same format as toUTCString');
   assert.equal(got.headers.source, source);
   const signature = createHmac('sha1', GATEWAY_KEY).update(`x-date: ${date}\nsource: ${source}`).digest('base64');
-  assert.equal(got.headers.authorization, `hmac id="${GATEWAY_ID}", algorithm="hmac-sha1", headers="x-date source", signature="${signature}"`);
+  assert.equal(
+    got.headers.authorization,
+    `hmac id="${GATEWAY_ID}", algorithm="hmac-sha1", headers="x-date source", signature="${signature}"`,
+  );
 
   // The worked example, by hand: fixed inputs, the expected header text.
-  const example = createHmac('sha1', 'gw-key').update('x-date: Tue, 31 Dec 2024 23:59:59 GMT\nsource: my-app').digest('base64');
+  const example = createHmac('sha1', 'gw-key')
+    .update('x-date: Tue, 31 Dec 2024 23:59:59 GMT\nsource: my-app')
+    .digest('base64');
   assert.equal(example.length, 28);
 });
 
 test('a wrong config throws a validation error naming each field', () => {
-  assert.throws(() => createProxyHandler({ endpoint: 'ftp://x', secretId: '', allowedOrigins: 'https://a', maxDepth: 99, bogus: 1 }), (e) => {
-    assert.equal(e.name, 'SingingCloningError');
-    assert.equal(e.code, 'validation');
-    const paths = e.issues.map((i) => i.path);
-    for (const p of ['config.endpoint', 'config.secretId', 'config.secretKey', 'config.proxySecret', 'config.allowedOrigins', 'config.maxDepth', 'config.bogus']) {
-      assert.ok(paths.includes(p), `${p} in ${paths}`);
-    }
-    return true;
-  });
-  assert.throws(() => createProxyHandler(null), (e) => e.code === 'validation');
-  assert.throws(() => createProxyHandler({ authenticate: 'yes' }), (e) => e.issues.some((i) => i.path === 'config.authenticate'));
+  assert.throws(
+    () =>
+      createProxyHandler({ endpoint: 'ftp://x', secretId: '', allowedOrigins: 'https://a', maxDepth: 99, bogus: 1 }),
+    (e) => {
+      assert.equal(e.name, 'SingingCloningError');
+      assert.equal(e.code, 'validation');
+      const paths = e.issues.map((i) => i.path);
+      for (const p of [
+        'config.endpoint',
+        'config.secretId',
+        'config.secretKey',
+        'config.proxySecret',
+        'config.allowedOrigins',
+        'config.maxDepth',
+        'config.bogus',
+      ]) {
+        assert.ok(paths.includes(p), `${p} in ${paths}`);
+      }
+      return true;
+    },
+  );
+  assert.throws(
+    () => createProxyHandler(null),
+    (e) => e.code === 'validation',
+  );
+  assert.throws(
+    () => createProxyHandler({ authenticate: 'yes' }),
+    (e) => e.issues.some((i) => i.path === 'config.authenticate'),
+  );
 });
 
 test('leak scan: neither secret appears in any response of this suite', () => {
   assert.ok(seen.length > 50, `only ${seen.length} responses recorded`);
-  const leaks = seen.flatMap((r) => leakedIn(r.body + r.headers).map((secret) => `${r.where} (${r.status}) shows ${secret.slice(0, 4)}…`));
+  const leaks = seen.flatMap((r) =>
+    leakedIn(r.body + r.headers).map((secret) => `${r.where} (${r.status}) shows ${secret.slice(0, 4)}…`),
+  );
   // The forwarded webhooks too: they leave the proxy as well.
   const hooks = receiver.received.flatMap((r) => leakedIn(r.body + JSON.stringify(r.headers)));
   assert.deepEqual([...leaks, ...hooks], []);

@@ -19,7 +19,11 @@ before(async () => {
   await writeFile(path.join(dir, 'sdk/sound.wav'), Buffer.from('0123456789'));
   await writeFile(path.join(dir, 'secret.txt'), 'outside the mounts');
   const api = async () => new Response('{"api":true}', { headers: { 'content-type': 'application/json' } });
-  server = await serve(api, { port: 0, staticDir: path.join(dir, 'www'), mounts: { '/sdk/js/': path.join(dir, 'sdk') } });
+  server = await serve(api, {
+    port: 0,
+    staticDir: path.join(dir, 'www'),
+    mounts: { '/sdk/js/': path.join(dir, 'sdk') },
+  });
 });
 
 after(async () => {
@@ -33,10 +37,14 @@ test('mounted directories are served under their prefix, and nothing outside the
   assert.match(js.headers.get('content-type'), /javascript/);
   assert.equal(await js.text(), 'export const sdk = 1;');
   assert.equal((await fetch(`${server.url}/index.html`)).status, 200);
-  for (const escape of ['/sdk/js/../../secret.txt', '/sdk/js/%2e%2e/%2e%2e/secret.txt', '/sdk/js/..%2f..%2fsecret.txt']) {
-    const answer = await fetch(`${server.url}${escape}`);
-    assert.notEqual(answer.status, 200, escape);
-    assert.ok(!(await answer.text()).includes('outside the mounts'), escape);
+  for (const escaping of [
+    '/sdk/js/../../secret.txt',
+    '/sdk/js/%2e%2e/%2e%2e/secret.txt',
+    '/sdk/js/..%2f..%2fsecret.txt',
+  ]) {
+    const answer = await fetch(`${server.url}${escaping}`);
+    assert.notEqual(answer.status, 200, escaping);
+    assert.ok(!(await answer.text()).includes('outside the mounts'), escaping);
   }
   assert.equal(await (await fetch(`${server.url}/api/singing-cloning/job`, { method: 'POST' })).text(), '{"api":true}');
 });

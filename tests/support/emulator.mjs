@@ -15,7 +15,9 @@ export const emulatorBin = process.env.SINGING_CLONING_EMULATOR_BIN || `${root}t
  * its /release stage, `origin` the server's root (admin endpoints, content store).
  */
 export async function startEmulator(args = [], { quiet = true } = {}) {
-  const child = spawn(emulatorBin, ['--port', '0', ...args], { stdio: ['ignore', 'pipe', quiet ? 'ignore' : 'inherit'] });
+  const child = spawn(emulatorBin, ['--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', quiet ? 'ignore' : 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   const api = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the emulator did not start within 30 s')), 30_000);
@@ -35,5 +37,12 @@ export async function startEmulator(args = [], { quiet = true } = {}) {
       child.once('exit', resolve);
       child.kill('SIGTERM');
     });
-  return { api, origin: new URL(api).origin, secretId: 'local-secret-id', secretKey: 'local-secret-key', stop, process: child };
+  return {
+    api,
+    origin: new URL(api).origin,
+    secretId: 'local-secret-id',
+    secretKey: 'local-secret-key',
+    stop,
+    process: child,
+  };
 }

@@ -1,7 +1,15 @@
 // What a TypeScript user writes against the package's declarations: `tsc --noEmit` must
 // accept it (tests/node/types.test.mjs), and the lines marked @ts-expect-error must fail.
 import { validate, parseResponse, SingingCloningClient } from 'singing-cloning';
-import type { Issue, Job, JobWithStatus, CreateJobRequest, SingingCloningError, ResponseBody, GenerateParams } from 'singing-cloning';
+import type {
+  Issue,
+  Job,
+  JobWithStatus,
+  CreateJobRequest,
+  SingingCloningError,
+  ResponseBody,
+  GenerateParams,
+} from 'singing-cloning';
 import { createProxyHandler, configFromEnv, verifyWebhook } from 'singing-cloning/proxy';
 
 const issues: Issue[] = validate({ action: 'GetJob', getJobRequest: { id: 'x' } });
@@ -15,13 +23,20 @@ const plain: Job | undefined = job;
 
 const request: CreateJobRequest = {
   inputs: [{ url: 'https://example.com/a.wav' }],
-  outputs: [{ inputSelectors: [0], smartContentDescriptor: { singingCloning: { type: 2, modelName: 'alto', totalEpoch: 10 } } }],
+  outputs: [
+    { inputSelectors: [0], smartContentDescriptor: { singingCloning: { type: 2, modelName: 'alto', totalEpoch: 10 } } },
+  ],
   customId: 'lesson_1',
 };
 
 async function use(client: SingingCloningClient, signal: AbortSignal): Promise<string | undefined> {
   const created: JobWithStatus = await client.createJob(request, { signal });
-  const params: GenerateParams = { url: 'https://example.com/song.mp3', modelName: 'alto', contentId: 'covers', separateVocals: true };
+  const params: GenerateParams = {
+    url: 'https://example.com/song.mp3',
+    modelName: 'alto',
+    contentId: 'covers',
+    separateVocals: true,
+  };
   const cover = await client.generate(params);
   const done = await client.waitForJob(cover.id, { timeoutMs: 60_000, onUpdate: (j) => console.log(j.status), signal });
   const { jobs, total } = await client.listJobs(created.customId ?? '');
@@ -37,11 +52,26 @@ function explain(error: unknown): string {
 }
 
 const client = new SingingCloningClient({ endpoint: '/api/singing-cloning', timeoutMs: 10_000, maxRetries: 3 });
-const handler: (request: Request) => Promise<Response> = createProxyHandler(configFromEnv({ SINGING_CLONING_ENDPOINT: 'https://x.example/release' }));
+const handler: (request: Request) => Promise<Response> = createProxyHandler(
+  configFromEnv({ SINGING_CLONING_ENDPOINT: 'https://x.example/release' }),
+);
 const verified = verifyWebhook({ headers: new Headers(), body: '{}' }, 'whsec_c2VjcmV0', { toleranceSeconds: 300 });
 
-// @ts-expect-error: type is 1 or 2
-const wrongType: CreateJobRequest = { inputs: [], outputs: [{ inputSelectors: [0], smartContentDescriptor: { singingCloning: { type: 3, modelName: 'x' } } }] };
+const wrongType: CreateJobRequest = {
+  inputs: [],
+  outputs: [
+    {
+      inputSelectors: [0],
+      smartContentDescriptor: {
+        singingCloning: {
+          // @ts-expect-error: type is 1 or 2
+          type: 3,
+          modelName: 'x',
+        },
+      },
+    },
+  ],
+};
 // @ts-expect-error: an action name the API does not have
 parseResponse('DeleteJob', '{}');
 

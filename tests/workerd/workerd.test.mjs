@@ -8,10 +8,22 @@ import path from 'node:path';
 
 import { verifyWebhook } from '../../js/proxy.js';
 import {
-  Browser, PROXY_SECRET, ROOT, SECRET_ID, SECRET_KEY, call, generateJob, leakedIn, seen, spawnUntil, startEmulator, startServer, until,
+  Browser,
+  PROXY_SECRET,
+  ROOT,
+  SECRET_ID,
+  SECRET_KEY,
+  call,
+  generateJob,
+  leakedIn,
+  seen,
+  spawnUntil,
+  startEmulator,
+  startServer,
+  until,
 } from '../proxy/harness.mjs';
 
-const WEBHOOK_SECRET = 'whsec_' + Buffer.from('workerd-webhook-secret').toString('base64');
+const WEBHOOK_SECRET = `whsec_${Buffer.from('workerd-webhook-secret').toString('base64')}`;
 const ORIGIN = 'http://page.example';
 
 let emulator;
@@ -36,18 +48,34 @@ before(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const bin = path.join(ROOT, 'node_modules/.bin/workerd');
-  workerd = await spawnUntil(bin, ['serve', path.join(ROOT, 'tests/workerd/config.capnp'), '--socket-addr', `http=127.0.0.1:${port}`, '--verbose'], {
-    SINGING_CLONING_ENDPOINT: emulator.api,
-    SINGING_CLONING_SECRET_ID: SECRET_ID,
-    SINGING_CLONING_SECRET_KEY: SECRET_KEY,
-    SINGING_CLONING_PROXY_SECRET: PROXY_SECRET,
-    SINGING_CLONING_ALLOWED_ORIGINS: ORIGIN,
-    SINGING_CLONING_PUBLIC_URL: base,
-    SINGING_CLONING_WEBHOOK_SECRET: WEBHOOK_SECRET,
-  }, null);
-  workerd.child.once('exit', (code) => { if (code) console.error(`workerd exited with ${code}`); });
+  workerd = await spawnUntil(
+    bin,
+    ['serve', path.join(ROOT, 'tests/workerd/config.capnp'), '--socket-addr', `http=127.0.0.1:${port}`, '--verbose'],
+    {
+      SINGING_CLONING_ENDPOINT: emulator.api,
+      SINGING_CLONING_SECRET_ID: SECRET_ID,
+      SINGING_CLONING_SECRET_KEY: SECRET_KEY,
+      SINGING_CLONING_PROXY_SECRET: PROXY_SECRET,
+      SINGING_CLONING_ALLOWED_ORIGINS: ORIGIN,
+      SINGING_CLONING_PUBLIC_URL: base,
+      SINGING_CLONING_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    },
+    null,
+  );
+  workerd.child.once('exit', (code) => {
+    if (code) console.error(`workerd exited with ${code}`);
+  });
   // workerd says little when it is ready: ask until it answers.
-  await until(() => fetch(`${base}/`).then((r) => r.status, () => 0), (status) => status !== 0, 20000, 100);
+  await until(
+    () =>
+      fetch(`${base}/`).then(
+        (r) => r.status,
+        () => 0,
+      ),
+    (status) => status !== 0,
+    20000,
+    100,
+  );
 });
 
 after(async () => {
@@ -77,10 +105,16 @@ test('workerd: the refusals hold', async () => {
   const page = new Browser(api(), { origin: ORIGIN });
   assert.equal((await page.job({ ...getJob('x'), secretKey: 'k' })).json.error.code, 'credentials_in_body');
   assert.equal((await page.post('/job', '{bad', { raw: true })).json.error.code, 'bad_json');
-  assert.equal((await page.post('/job', JSON.stringify({ ...getJob('x'), pad: 'x'.repeat(70000) }), { raw: true })).status, 413);
+  assert.equal(
+    (await page.post('/job', JSON.stringify({ ...getJob('x'), pad: 'x'.repeat(70000) }), { raw: true })).status,
+    413,
+  );
   assert.equal((await new Browser(api(), { origin: 'https://evil.example' }).job(getJob('x'))).status, 403);
   assert.equal((await call(`${base}/release/job`, { method: 'POST', body: '{}' })).status, 404);
-  const preflight = await call(`${api()}/job`, { method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'POST' } });
+  const preflight = await call(`${api()}/job`, {
+    method: 'OPTIONS',
+    headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
+  });
   assert.equal(preflight.status, 204);
   assert.equal(preflight.headers.get('access-control-allow-origin'), ORIGIN);
 });
@@ -90,7 +124,10 @@ test('workerd: a callback is re-read and forwarded signed', async () => {
   const target = `${receiver.url}/done`;
   const created = await page.job(generateJob(emulator.origin, { customId: 'cb', callback: target }));
   assert.equal(created.status, 200, created.body);
-  const [message] = await until(() => receiver.received.filter((r) => r.url === '/done'), (r) => r.length >= 1);
+  const [message] = await until(
+    () => receiver.received.filter((r) => r.url === '/done'),
+    (r) => r.length >= 1,
+  );
   const payload = verifyWebhook({ headers: message.headers, body: message.body }, WEBHOOK_SECRET);
   assert.equal(payload.id, created.json.createJobResponse.job.id);
   assert.equal(payload.customId, 'cb');
@@ -99,6 +136,12 @@ test('workerd: a callback is re-read and forwarded signed', async () => {
 
 test('workerd: leak scan', () => {
   assert.ok(seen.length >= 10);
-  assert.deepEqual(seen.flatMap((r) => leakedIn(r.body + r.headers)), []);
-  assert.deepEqual(receiver.received.flatMap((r) => leakedIn(r.body + JSON.stringify(r.headers))), []);
+  assert.deepEqual(
+    seen.flatMap((r) => leakedIn(r.body + r.headers)),
+    [],
+  );
+  assert.deepEqual(
+    receiver.received.flatMap((r) => leakedIn(r.body + JSON.stringify(r.headers))),
+    [],
+  );
 });

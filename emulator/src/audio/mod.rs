@@ -1,15 +1,19 @@
-//! Audio: decoding, the voice profile, pitch tracking and shifting, vocal separation,
-//! synthesis of the samples and the WAV writer. Everything runs on plain `f32` buffers.
+//! Audio: decoding, the voice model (register and timbre), the WORLD vocoder's analysis and
+//! synthesis, vocal separation, synthesis of the samples and the WAV writer. Audio travels as
+//! plain `f32` buffers; the vocoder works in `f64`, block by block.
 
 pub mod cloning;
 pub mod decode;
 pub mod fft;
 pub mod pitch;
 pub mod profile;
+pub mod resample;
 pub mod separate;
 pub mod shift;
 pub mod synth;
+pub mod timbre;
 pub mod wav;
+pub mod world;
 
 /// The loudest sample value written, a little under full scale, so that no output clips.
 pub const PEAK_CEILING: f32 = 0.89;

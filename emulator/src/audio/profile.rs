@@ -1,10 +1,14 @@
-//! The voice profile a model is: the statistics of the singer's pitch, learned from
+//! The voice profile a model is: the singer's register (the statistics of the pitch) and
+//! timbre (the statistics of the spectral envelope, see [`super::timbre`]), learned from
 //! recordings epoch by epoch (each epoch a bootstrap resample of the voiced frames,
 //! averaged into the estimate, so it converges on the recordings' statistics).
+
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
 use super::pitch::{median, PitchTrack};
+use super::timbre::{self, Timbre, BANDS};
 
 /// The `default` model's median pitch: A3.
 pub const DEFAULT_MEDIAN_HZ: f64 = 220.0;
@@ -31,6 +35,10 @@ pub struct VoiceProfile {
     /// The median estimate after each epoch, Hz.
     #[serde(default)]
     pub history: Vec<f64>,
+    /// The singer's timbre; absent in models trained before timbre was learned, which then
+    /// keep the song's own envelope (only the register moves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timbre: Option<Timbre>,
 }
 
 impl VoiceProfile {
@@ -45,8 +53,61 @@ impl VoiceProfile {
             epochs: 0,
             training_seconds: 0.0,
             history: Vec::new(),
+            timbre: Some(default_timbre().clone()),
         }
     }
+}
+
+/// The `default` voice's timbre: learned once per process from the built-in synthetic singer
+/// (`synth::default_voice`), so it is the same on every start; it is the reference of every
+/// formant scale (its own is 1).
+pub fn default_timbre() -> &'static Timbre {
+    static DEFAULT: OnceLock<Timbre> = OnceLock::new();
+    DEFAULT.get_or_init(|| {
+        let voice = super::synth::default_voice();
+        let frames = super::cloning::envelope_frames(&voice.channels[0], voice.rate);
+        let (mean_db, spread_db) = timbre::statistics(&frames);
+        Timbre {
+            formant_scale: 1.0,
+            bands_hz: (0..BANDS).map(timbre::band_hz).collect(),
+            mean_db,
+            spread_db,
+            frames: frames.len(),
+            scale_history: Vec::new(),
+        }
+    })
+}
+
+/// Learns a timbre from the band envelopes of voiced frames over `epochs` epochs (each a
+/// bootstrap resample, averaged into the estimate at rate 1/epoch, as the register is).
+pub fn train_timbre(frames: &[[f32; BANDS]], epochs: u32) -> Option<Timbre> {
+    if frames.len() < MIN_VOICED_FRAMES {
+        return None;
+    }
+    let reference = &default_timbre().mean_db;
+    let mut random = SplitMix(frames.len() as u64 ^ 0x5851_f42d_4c95_7f2d);
+    let (mut mean, mut spread) = (vec![0.0; BANDS], vec![0.0; BANDS]);
+    let mut scale_history = Vec::new();
+    let mut batch = Vec::with_capacity(frames.len());
+    for epoch in 1..=epochs.max(1) {
+        batch.clear();
+        batch.extend((0..frames.len()).map(|_| frames[(random.next() % frames.len() as u64) as usize]));
+        let (m, s) = timbre::statistics(&batch);
+        let rate = 1.0 / epoch as f64;
+        for b in 0..BANDS {
+            mean[b] += (m[b] - mean[b]) * rate;
+            spread[b] += (s[b] - spread[b]) * rate;
+        }
+        scale_history.push(timbre::formant_scale(reference, &mean));
+    }
+    Some(Timbre {
+        formant_scale: *scale_history.last()?,
+        bands_hz: (0..BANDS).map(timbre::band_hz).collect(),
+        mean_db: mean,
+        spread_db: spread,
+        frames: frames.len(),
+        scale_history,
+    })
 }
 
 /// Learns a profile from a pitch track over `epochs` epochs.
@@ -76,6 +137,7 @@ pub fn train(track: &PitchTrack, seconds: f64, epochs: u32) -> Result<VoiceProfi
         epochs,
         training_seconds: seconds,
         history,
+        timbre: None,
     })
 }
 

@@ -21,7 +21,11 @@ pub fn extract_vocal(audio: &Audio) -> Audio {
     let window: Vec<f32> =
         (0..FRAME).map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / FRAME as f64).cos()) as f32).collect();
     let mut output = vec![0.0f32; length + FRAME];
-    let mut norm = vec![0.0f32; length + FRAME];
+    // Every sample is covered by FRAME / HOP frames (they start a frame before the signal and
+    // run past its end), so the window's overlap-add depends only on the sample's phase in a
+    // hop: a table of HOP values instead of a second signal-length buffer.
+    let norm: Vec<f32> =
+        (0..HOP).map(|phase| (0..FRAME / HOP).map(|k| window[phase + k * HOP].powi(2)).sum()).collect();
     let mut l: Vec<Complex> = vec![(0.0, 0.0); FRAME];
     let mut r: Vec<Complex> = vec![(0.0, 0.0); FRAME];
     // Frames start one frame before the signal so that its edges are covered as well.
@@ -52,16 +56,13 @@ pub fn extract_vocal(audio: &Audio) -> Audio {
             let index = start + i as isize;
             if index >= 0 && (index as usize) < length {
                 output[index as usize] += l[i].0 * window[i];
-                norm[index as usize] += window[i] * window[i];
             }
         }
         start += HOP as isize;
     }
     output.truncate(length);
-    for (value, weight) in output.iter_mut().zip(&norm) {
-        if *weight > 1e-6 {
-            *value /= weight;
-        }
+    for (i, value) in output.iter_mut().enumerate() {
+        *value /= norm[i % HOP];
     }
     Audio::mono(audio.rate, output)
 }

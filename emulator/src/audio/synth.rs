@@ -45,20 +45,45 @@ pub fn sung_tone(rate: u32, hz: f64, seconds: f64, vowel: usize) -> Vec<f32> {
     sing(rate, &[Note::sung(hz, seconds, vowel)])
 }
 
-/// Sings `notes` with vibrato and gliding between notes; peak 0.5.
+/// Who sings: the vocal tract's length as a scale of every formant (1 = the vowel table's,
+/// an adult male's; about 1.2 for a soprano) and the source's darkness (a one-pole low-pass
+/// coefficient on the glottal source, 0 = none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Singer {
+    pub formant_scale: f64,
+    pub darkness: f64,
+}
+
+impl Singer {
+    /// The `default` model's voice.
+    pub const DEFAULT: Singer = Singer { formant_scale: 1.0, darkness: 0.3 };
+    /// The voice of the training sample: a soprano, shorter tract, brighter source.
+    pub const SOPRANO: Singer = Singer { formant_scale: 1.2, darkness: 0.0 };
+    /// The singer of the song sample: a baritone, longer tract, darker source.
+    pub const BARITONE: Singer = Singer { formant_scale: 0.92, darkness: 0.5 };
+}
+
+/// Sings `notes` with vibrato and gliding between notes in the default voice; peak 0.5.
 pub fn sing(rate: u32, notes: &[Note]) -> Vec<f32> {
+    sing_as(rate, notes, Singer::DEFAULT)
+}
+
+/// Sings `notes` as `singer`, with vibrato and gliding between notes; peak 0.5.
+pub fn sing_as(rate: u32, notes: &[Note], singer: Singer) -> Vec<f32> {
     let rate_f = rate as f64;
     let mut out = Vec::new();
     let mut phase = 0.0f64;
     let mut hz = notes.iter().find_map(|n| n.hz).unwrap_or(220.0);
     let mut vibrato_phase = 0.0f64;
+    let mut dark = 0.0f64;
     for note in notes {
         let length = (note.seconds * rate_f).round() as usize;
         let Some(target) = note.hz else {
             out.extend(std::iter::repeat_n(0.0, length));
             continue;
         };
-        let mut filter = FormantFilter::new(rate_f, VOWELS[note.vowel % VOWELS.len()]);
+        let formants = VOWELS[note.vowel % VOWELS.len()].map(|f| f * singer.formant_scale);
+        let mut filter = FormantFilter::new(rate_f, formants);
         let attack = (0.04 * rate_f) as usize;
         let release = (0.06 * rate_f) as usize;
         for i in 0..length {
@@ -73,7 +98,8 @@ pub fn sing(rate: u32, notes: &[Note]) -> Vec<f32> {
             phase -= phase.floor();
             let saw = 2.0 * phase - 1.0 - poly_blep(phase, dt);
             let envelope = (i as f64 / attack as f64).min(1.0) * ((length - i) as f64 / release as f64).min(1.0);
-            out.push((filter.process(-saw) * envelope) as f32);
+            dark += (1.0 - singer.darkness) * (-saw - dark);
+            out.push((filter.process(dark) * envelope) as f32);
         }
     }
     normalize(&mut out, 0.5);
@@ -152,11 +178,20 @@ fn normalize(samples: &mut [f32], peak: f32) {
     }
 }
 
-/// The training sample: a soprano-range melody (median G4, 392 Hz), mono, 4 s.
+/// The training sample: a soprano (formants 20% above the default's, a bright source) singing
+/// a melody around G4 (median 392 Hz) on every vowel, mono, 4 s.
 pub fn voice_sample() -> Audio {
     let melody = [392.0, 440.0, 392.0, 329.63, 392.0, 493.88, 440.0, 392.0];
     let notes: Vec<Note> = melody.iter().enumerate().map(|(i, &hz)| Note::sung(hz, 0.5, i)).collect();
-    Audio::mono(SAMPLE_RATE, sing(SAMPLE_RATE, &notes))
+    Audio::mono(SAMPLE_RATE, sing_as(SAMPLE_RATE, &notes, Singer::SOPRANO))
+}
+
+/// The `default` model's voice: the default singer around A3 (220 Hz) on every vowel, 3 s at
+/// 22.05 kHz; its timbre is the reference formant scales are measured against.
+pub fn default_voice() -> Audio {
+    let melody = [220.0, 246.94, 220.0, 196.0, 220.0, 261.63];
+    let notes: Vec<Note> = melody.iter().enumerate().map(|(i, &hz)| Note::sung(hz, 0.5, i)).collect();
+    Audio::mono(TEXT_RATE, sing_as(TEXT_RATE, &notes, Singer::DEFAULT))
 }
 
 /// The median pitch the voice sample is sung at.
@@ -170,7 +205,7 @@ pub fn song_sample() -> Audio {
     let rate = SAMPLE_RATE;
     let melody = [146.83, 164.81, 196.0, 164.81, 146.83, 130.81, 146.83, 164.81, 196.0, 220.0, 196.0, 164.81];
     let notes: Vec<Note> = melody.iter().enumerate().map(|(i, &hz)| Note::sung(hz, 0.5, i * 2)).collect();
-    let vocal = sing(rate, &notes);
+    let vocal = sing_as(rate, &notes, Singer::BARITONE);
     let length = vocal.len();
     let left = pluck_arpeggio(rate, length, &[587.33, 739.99, 880.0, 739.99]);
     let right = organ_chord(rate, length, &[261.63, 329.63, 392.0]);

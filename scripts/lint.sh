@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Format and lint, as `npm test` enforces them: rustfmt (rustfmt.toml), clippy with warnings as
+# errors over every target and feature (native, and the wasm32 builds the package ships), and
+# Biome over the JavaScript (biome.json). `bash scripts/lint.sh --fix` writes the fixes instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if [ "${1:-}" = --fix ]; then
+  cargo fmt --all
+  node_modules/.bin/biome check --write .
+  exit 0
+fi
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
+# The handler and the transport exist on wasm32 only.
+cargo clippy --lib --tests --target wasm32-unknown-unknown --features proxy --quiet -- -D warnings
+node_modules/.bin/biome check .
+echo "[lint] rustfmt, clippy and Biome: clean"

@@ -1,0 +1,166 @@
+//! The proxy's outgoing POSTs (to the upstream and to callback targets): I/O only, built
+//! for wasm32. Unlike the client's transport, the answer is read from its stream with a
+//! cap, so that an upstream answering without end cannot fill the proxy's memory.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, ReadableStreamDefaultReader, Request, RequestInit, RequestRedirect, Response};
+
+use crate::transport::Answer;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// Why a POST brought no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No whole answer within the time.
+    Timeout,
+    /// No connection, a redirect (never followed: it would carry the body elsewhere), or
+    /// an answer that could not be read.
+    Unreachable,
+    /// An answer larger than the cap.
+    TooLarge,
+}
+
+/// Aborts the request when the time is up, for as long as it lives.
+struct Timer {
+    id: JsValue,
+    fired: Rc<Cell<bool>>,
+    _on_timeout: Closure<dyn FnMut()>,
+}
+
+impl Timer {
+    fn start(controller: &AbortController, ms: u32) -> Timer {
+        let fired = Rc::new(Cell::new(false));
+        let (flag, controller) = (fired.clone(), controller.clone());
+        let on_timeout = Closure::<dyn FnMut()>::new(move || {
+            flag.set(true);
+            controller.abort_with_reason(&js_sys::Error::new("timed out").into());
+        });
+        let id = set_timeout(on_timeout.as_ref().unchecked_ref(), ms as f64);
+        Timer { id, fired, _on_timeout: on_timeout }
+    }
+
+    fn failure(&self) -> Failure {
+        if self.fired.get() {
+            Failure::Timeout
+        } else {
+            Failure::Unreachable
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        clear_timeout(&self.id);
+    }
+}
+
+/// POSTs `body` (JSON) to `url` through `fetch` (the config's, or the global one) and
+/// reads at most `max_bytes` of the answer; `None` reads none of it (a webhook's target
+/// says what it needs to say with its status).
+pub async fn post(
+    url: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+    timeout_ms: u32,
+    max_bytes: Option<usize>,
+    fetch: Option<&Function>,
+) -> Result<Answer, Failure> {
+    let controller = AbortController::new().map_err(|_| Failure::Unreachable)?;
+    let timer = Timer::start(&controller, timeout_ms);
+    let request = build(url, body, headers, &controller).ok_or(Failure::Unreachable)?;
+    let returned = match fetch {
+        Some(fetch) => fetch.call1(&JsValue::UNDEFINED, &request),
+        None => {
+            let global = js_sys::global();
+            let fetch = Reflect::get(&global, &"fetch".into()).ok().and_then(|f| f.dyn_into::<Function>().ok());
+            fetch.ok_or(Failure::Unreachable)?.call1(&global, &request)
+        }
+    };
+    let settled =
+        JsFuture::from(Promise::resolve(&returned.map_err(|_| timer.failure())?)).await.map_err(|_| timer.failure())?;
+    let response: Response = settled.dyn_into().map_err(|_| Failure::Unreachable)?;
+    let status = response.status();
+    // Browsers answer a redirect not followed with an opaque response of status 0; other runtimes with the 3xx.
+    if status == 0 || (300..400).contains(&status) {
+        cancel(&response);
+        return Err(Failure::Unreachable);
+    }
+    let retry_after = response.headers().get("retry-after").ok().flatten();
+    let Some(max_bytes) = max_bytes else {
+        cancel(&response);
+        return Ok(Answer { status, retry_after, text: String::new() });
+    };
+    let declared = response.headers().get("content-length").ok().flatten().and_then(|n| n.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_bytes as u64) {
+        cancel(&response);
+        return Err(Failure::TooLarge);
+    }
+    let bytes = read_capped(&response, max_bytes).await.map_err(|failure| match failure {
+        Failure::TooLarge => Failure::TooLarge,
+        _ => timer.failure(),
+    })?;
+    drop(timer);
+    // As `Response.text()` reads it: UTF-8, a byte order mark dropped, bad sequences replaced.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    Ok(Answer { status, retry_after, text: String::from_utf8_lossy(bytes).into_owned() })
+}
+
+fn build(url: &str, body: &str, headers: &[(&str, &str)], controller: &AbortController) -> Option<Request> {
+    let all = Headers::new().ok()?;
+    all.set("content-type", "application/json").ok()?;
+    for (name, value) in headers {
+        all.set(name, value).ok()?;
+    }
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&all);
+    init.set_body(&JsValue::from_str(body));
+    init.set_redirect(RequestRedirect::Manual);
+    init.set_signal(Some(&controller.signal()));
+    Request::new_with_str_and_init(url, &init).ok()
+}
+
+fn cancel(response: &Response) {
+    if let Some(stream) = response.body() {
+        let _ = stream.cancel();
+    }
+}
+
+/// The body's bytes, stopping (and cancelling the stream) past `max` of them.
+async fn read_capped(response: &Response, max: usize) -> Result<Vec<u8>, Failure> {
+    let Some(stream) = response.body() else { return Ok(Vec::new()) };
+    let reader = ReadableStreamDefaultReader::new(&stream).map_err(|_| Failure::Unreachable)?;
+    let mut out = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|_| Failure::Unreachable)?;
+        if Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+            return Ok(out);
+        }
+        let value = Reflect::get(&chunk, &"value".into()).unwrap_or(JsValue::UNDEFINED);
+        let Some(bytes) = value.dyn_ref::<Uint8Array>() else {
+            let _ = reader.cancel();
+            return Err(Failure::Unreachable);
+        };
+        let start = out.len();
+        let length = bytes.length() as usize;
+        if start + length > max {
+            let _ = reader.cancel();
+            return Err(Failure::TooLarge);
+        }
+        out.resize(start + length, 0);
+        bytes.copy_to(&mut out[start..]);
+    }
+}

@@ -1,0 +1,4 @@
+import { check } from '../../../check.js';
+import { show } from '../../page.js';
+
+show(check);
