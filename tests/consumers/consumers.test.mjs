@@ -49,7 +49,11 @@ function serve(command, args, ready, options = {}) {
   const child = spawn(command, args, { cwd: HERE, stdio: ['ignore', 'pipe', 'pipe'], ...options, env });
   let output = '';
   const started = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${command} did not start within 120 s:\n${output}`)), 120_000);
+    const timer = setTimeout(() => {
+      // Killed, or its open pipes would keep this test file from ever ending.
+      child.kill('SIGKILL');
+      reject(new Error(`${command} did not start within 120 s:\n${output}`));
+    }, 120_000);
     const onData = (chunk) => {
       output += String(chunk).replace(ANSI_ESCAPES, '');
       const match = ready.exec(output);
