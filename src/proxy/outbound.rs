@@ -11,15 +11,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, ReadableStreamDefaultReader, Request, RequestInit, RequestRedirect, Response};
 
-use crate::transport::Answer;
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue);
-}
+use crate::transport::{clear_timeout, set_timeout, Answer};
 
 /// Why a POST brought no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

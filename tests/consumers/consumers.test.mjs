@@ -13,16 +13,15 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import * as esbuild from 'esbuild';
 
+import { launchChromium } from '../support/chromium.mjs';
 import { startEmulator } from '../support/emulator.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
 const APPS = path.join(HERE, 'apps');
 const BIN = path.join(HERE, 'node_modules/.bin');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const MODEL_NAME_ISSUE = 'createJobRequest.outputs[0].smartContentDescriptor.singingCloning.modelName pattern';
 
 let emulator;
@@ -151,19 +150,7 @@ before(async () => {
   tarball = path.join(work, packed[0].filename);
   run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', tarball]);
   emulator = await startEmulator(['--job-ms', '50']);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--headless',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

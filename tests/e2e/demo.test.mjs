@@ -10,13 +10,12 @@ import { spawn } from 'node:child_process';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/chromium.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS = path.join(ROOT, 'test-results');
 // The pair the proxy holds for the emulator; neither may reach the page.
 const SECRETS = ['local-secret-id', 'local-secret-key'];
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
 let demo;
 let demoOutput = '';
@@ -66,20 +65,7 @@ before(
       demo.once('exit', (code) => reject(new Error(`the demo exited with ${code}:\n${demoOutput}`)));
     });
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.on('request', (request) => {

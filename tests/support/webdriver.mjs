@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { CHROMIUM_ARGS } from './chromium.mjs';
 
 /** The engines, in the order the tests run them. */
 export const ENGINES = ['chromium', 'firefox', 'webkit'];
@@ -151,15 +152,8 @@ export async function startDriver(engine) {
       'goog:chromeOptions': {
         binary: browser,
         args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
+          ...CHROMIUM_ARGS,
           '--disable-dev-shm-usage',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
           '--window-size=1280,900',
           // A fake microphone (a beep), granted without a prompt.
           '--use-fake-device-for-media-stream',
