@@ -22,9 +22,6 @@ use crate::state::{AppState, Book};
 use crate::store::{JobRecord, Store};
 use crate::{callbacks, inputs};
 
-/// Training epochs when `totalEpoch` is absent, as upstream.
-pub const DEFAULT_TOTAL_EPOCH: u32 = 30;
-
 /// Milliseconds since the epoch.
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -315,7 +312,7 @@ async fn process(state: &Arc<AppState>, job: &Job) -> Result<(Vec<SingingCloning
         let separate = spec.use_separate == Some(SwitchOption::On);
         match spec.kind {
             SingingCloningType::Train => {
-                let epochs = spec.total_epoch.unwrap_or(DEFAULT_TOTAL_EPOCH);
+                let epochs = spec.total_epoch.unwrap_or(singing_cloning::model::job::DEFAULT_TOTAL_EPOCH);
                 let profile = run_blocking(move || cloning::learn(&audio, epochs, separate)).await?;
                 let name = spec.model_name.clone();
                 results.push(SingingCloningResult { model_name: Some(name.clone()), song_name: None });

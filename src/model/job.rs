@@ -119,6 +119,9 @@ pub struct SmartContentDescriptor {
     pub singing_cloning: SingingCloning,
 }
 
+/// Training epochs when a training names no `totalEpoch`: the service's default.
+pub const DEFAULT_TOTAL_EPOCH: u32 = 30;
+
 /// What to do: train a model or sing with one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "js", derive(Tsify))]

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 
 use super::config::Policy;
 use crate::error::{Issue, IssueCode};
+use crate::model::job::DEFAULT_TOTAL_EPOCH;
 use crate::model::{Envelope, Request, SingingCloningType};
 
 /// Checks a request against the policy (on the caller's names, before scoping) and sets
@@ -34,7 +35,7 @@ pub fn apply(envelope: &mut Envelope, policy: &Policy) -> Vec<Issue> {
                             message: "is above the most epochs this proxy allows",
                         }),
                         Some(_) => {}
-                        None => cloning.total_epoch = Some(cap.min(30)),
+                        None => cloning.total_epoch = Some(cap.min(DEFAULT_TOTAL_EPOCH)),
                     }
                 }
             }
