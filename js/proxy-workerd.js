@@ -4,18 +4,18 @@
 // runs the proxy configured by the Worker's env (SINGING_CLONING_* vars and secrets).
 import { initSync, ProxyHandler, configFromEnv, verifyWebhook } from '../pkg/singing_cloning_edge.js';
 import wasm from '../pkg/singing_cloning_edge_bg.wasm';
+import { proxyHandlerFactory } from './proxy-handler.js';
 
 initSync({ module: wasm });
 
 /**
- * See js/proxy.js. On Workers the client's address is `CF-Connecting-IP`, which
- * Cloudflare sets on every request (a client's own is overwritten), so it is read here;
- * the second argument of a Worker's `fetch` is its env, not connection info.
+ * On Workers the client's address is `CF-Connecting-IP`, which Cloudflare sets on every
+ * request (a client's own is overwritten); the second argument of a Worker's `fetch` is
+ * its env, not connection info.
  */
-export function createProxyHandler(config) {
-  const handler = new ProxyHandler(config);
-  return (request) => handler.fetch(request, { clientAddress: request.headers.get('cf-connecting-ip') });
-}
+export const createProxyHandler = proxyHandlerFactory(ProxyHandler, (request) => ({
+  clientAddress: request.headers.get('cf-connecting-ip'),
+}));
 
 export { configFromEnv, verifyWebhook };
 

@@ -12,6 +12,7 @@ use alloc::string::String;
 use core::net::{IpAddr, Ipv6Addr};
 
 use super::config::RateLimit;
+use super::error_code::ProxyErrorCode;
 use super::rate_limit::RateLimiter;
 use super::reply::Reply;
 
@@ -61,7 +62,7 @@ pub struct Limits {
 /// A refusal: the error code and the seconds to wait (`Retry-After`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refused {
-    pub code: &'static str,
+    pub code: ProxyErrorCode,
     pub wait_s: u32,
 }
 
@@ -69,7 +70,7 @@ impl Refused {
     /// The 429 answer.
     pub fn reply(&self) -> Reply {
         let message = match self.code {
-            "too_many_sessions" => "too many new sessions; try again later",
+            ProxyErrorCode::TooManySessions => "too many new sessions; try again later",
             _ => "too many requests; try again later",
         };
         let mut seconds = String::new();
@@ -104,7 +105,7 @@ impl Admission {
     /// Whether a new anonymous session may be made for a client at `address`: its
     /// address's bucket first, so that one address cannot drain the global one.
     pub fn new_session(&mut self, address: Option<&str>, now_ms: f64) -> Result<(), Refused> {
-        let refused = |wait_s| Refused { code: "too_many_sessions", wait_s };
+        let refused = |wait_s| Refused { code: ProxyErrorCode::TooManySessions, wait_s };
         if let Some(address) = address {
             self.sessions.take(address, now_ms).map_err(refused)?;
         }
@@ -120,7 +121,7 @@ impl Admission {
         address: Option<&str>,
         now_ms: f64,
     ) -> Result<(), Refused> {
-        let refused = |wait_s| Refused { code: "rate_limited", wait_s };
+        let refused = |wait_s| Refused { code: ProxyErrorCode::RateLimited, wait_s };
         if let (true, Some(address)) = (anonymous, address) {
             self.address.take(address, now_ms).map_err(refused)?;
         }
@@ -129,7 +130,9 @@ impl Admission {
 
     /// Whether a callback from `address` may be looked at.
     pub fn callback(&mut self, address: Option<&str>, now_ms: f64) -> Result<(), Refused> {
-        self.callbacks.take(address.unwrap_or(ALL), now_ms).map_err(|wait_s| Refused { code: "rate_limited", wait_s })
+        self.callbacks
+            .take(address.unwrap_or(ALL), now_ms)
+            .map_err(|wait_s| Refused { code: ProxyErrorCode::RateLimited, wait_s })
     }
 }
 
@@ -181,12 +184,12 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(a.new_session(address, 0.0), Ok(()));
         }
-        assert_eq!(a.new_session(address, 0.0).map_err(|r| r.code), Err("too_many_sessions"));
+        assert_eq!(a.new_session(address, 0.0).map_err(|r| r.code), Err(ProxyErrorCode::TooManySessions));
         // Its requests count against its address whatever session they carry.
         for i in 0..8 {
             assert_eq!(a.request(&format!("anon:{i}"), true, address, 0.0), Ok(()), "{i}");
         }
-        assert_eq!(a.request("anon:fresh", true, address, 0.0).map_err(|r| r.code), Err("rate_limited"));
+        assert_eq!(a.request("anon:fresh", true, address, 0.0).map_err(|r| r.code), Err(ProxyErrorCode::RateLimited));
         // Another address is not held up by it; signed-in users count per identity only.
         assert_eq!(a.request("anon:other", true, Some("198.51.100.1"), 0.0), Ok(()));
         assert_eq!(a.request("user:alice", false, address, 0.0), Ok(()));
@@ -202,7 +205,11 @@ mod tests {
             }
         }
         assert_eq!(made, 6, "the global bucket's capacity");
-        assert_eq!(a.new_session(None, 0.0).map_err(|r| r.code), Err("too_many_sessions"), "unknown addresses too");
+        assert_eq!(
+            a.new_session(None, 0.0).map_err(|r| r.code),
+            Err(ProxyErrorCode::TooManySessions),
+            "unknown addresses too"
+        );
         assert_eq!(a.new_session(Some("192.0.2.1"), 1000.0), Ok(()), "refilled after a second");
     }
 
@@ -213,7 +220,7 @@ mod tests {
             assert_eq!(a.request("user:bob", false, None, 0.0), Ok(()));
         }
         let refused = a.request("user:bob", false, None, 0.0).unwrap_err();
-        assert_eq!(refused, Refused { code: "rate_limited", wait_s: 1 });
+        assert_eq!(refused, Refused { code: ProxyErrorCode::RateLimited, wait_s: 1 });
         let reply = refused.reply();
         assert_eq!(reply.status, 429);
         assert!(reply.headers.contains(&("retry-after", "1".into())));
@@ -224,7 +231,7 @@ mod tests {
         let mut a = Admission::new(&limits());
         assert!(a.callback(Some("203.0.113.7"), 0.0).is_ok());
         assert!(a.callback(Some("203.0.113.7"), 0.0).is_ok());
-        assert_eq!(a.callback(Some("203.0.113.7"), 0.0).map_err(|r| r.code), Err("rate_limited"));
+        assert_eq!(a.callback(Some("203.0.113.7"), 0.0).map_err(|r| r.code), Err(ProxyErrorCode::RateLimited));
         assert!(a.callback(Some("198.51.100.1"), 0.0).is_ok());
         assert!(a.callback(None, 0.0).is_ok());
         assert!(a.callback(None, 0.0).is_ok());

@@ -10,6 +10,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::base64;
 use super::config::CallbackTargets;
+use super::error_code::ProxyErrorCode;
 use super::reply::Reply;
 use super::signing::{hmac_sha256, verify_sha256};
 use crate::error::{Issue, IssueCode};
@@ -55,7 +56,7 @@ pub fn upstream_url(public_url: Option<&str>, prefix: &str, token: &str) -> Resu
         Some(base) => Ok(url(base, prefix, token)),
         None => Err(Reply::error(
             400,
-            "callbacks_not_configured",
+            ProxyErrorCode::CallbacksNotConfigured,
             "this proxy takes no callbacks: its operator has not set publicUrl (SINGING_CLONING_PUBLIC_URL)",
         )),
     }
@@ -69,7 +70,7 @@ pub fn not_allowed() -> Reply {
         message: "is not a callback target this proxy allows \
                   (loopback, private, special-purpose and unlisted hosts are refused)",
     };
-    Reply::error_with_issues(400, "callback_not_allowed", "the callback target is not allowed", &[issue])
+    Reply::error_with_issues(400, ProxyErrorCode::CallbackNotAllowed, "the callback target is not allowed", &[issue])
 }
 
 /// The token of one of the proxy's callback URLs (whatever its origin).

@@ -7,13 +7,12 @@
 //! answer (waiting for it while it is in flight) instead of a second job.
 
 use alloc::string::String;
-use std::collections::{HashMap, VecDeque};
 
 use super::base64;
 use super::identity::SCOPE_PREFIX_CHARS;
 use super::signing::hmac_sha256;
 
-/// How long a CreateJob is remembered: resends come within seconds.
+/// How long a CreateJob is remembered (in a [`super::recent::Recent`]): resends come within seconds.
 pub const REMEMBER_MS: f64 = 120_000.0;
 /// CreateJobs remembered at most; the oldest are forgotten first.
 pub const MAX_REMEMBERED: usize = 10_000;
@@ -30,70 +29,6 @@ pub fn create_key(secret: &str, scoped_custom_id: &str, body_json: &str) -> Opti
         &[b"singing-cloning create\0", scoped_custom_id.as_bytes(), b"\0", body_json.as_bytes()],
     );
     Some(base64::encode_url(&mac))
-}
-
-/// Values remembered by key for [`REMEMBER_MS`], at most [`MAX_REMEMBERED`] of them.
-pub struct Recent<T> {
-    entries: HashMap<String, (f64, T)>,
-    order: VecDeque<(String, f64)>,
-}
-
-impl<T> Default for Recent<T> {
-    fn default() -> Self {
-        Recent { entries: HashMap::new(), order: VecDeque::new() }
-    }
-}
-
-impl<T> Recent<T> {
-    /// The value of `key`, if it was remembered less than [`REMEMBER_MS`] before `now_ms`.
-    pub fn get(&mut self, key: &str, now_ms: f64) -> Option<&T> {
-        self.expire(now_ms);
-        self.entries.get(key).map(|(_, value)| value)
-    }
-
-    /// Remembers `value` under `key` from `now_ms`, replacing an older one.
-    pub fn insert(&mut self, key: String, now_ms: f64, value: T) {
-        self.expire(now_ms);
-        self.order.push_back((key.clone(), now_ms));
-        self.entries.insert(key, (now_ms, value));
-        while self.entries.len() > MAX_REMEMBERED {
-            match self.order.pop_front() {
-                Some((old, at)) => self.forget_if_at(&old, at),
-                None => break,
-            }
-        }
-    }
-
-    /// Forgets `key` (a CreateJob that failed may be sent again).
-    pub fn remove(&mut self, key: &str) {
-        self.entries.remove(key);
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    fn expire(&mut self, now_ms: f64) {
-        while let Some((key, at)) = self.order.front() {
-            if now_ms - at < REMEMBER_MS {
-                break;
-            }
-            let (key, at) = (key.clone(), *at);
-            self.order.pop_front();
-            self.forget_if_at(&key, at);
-        }
-    }
-
-    /// Forgets `key` unless it was remembered again after `at`.
-    fn forget_if_at(&mut self, key: &str, at: f64) {
-        if self.entries.get(key).is_some_and(|(since, _)| *since <= at) {
-            self.entries.remove(key);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -116,37 +51,5 @@ mod tests {
             create_key(SECRET, "uabcdefghijk_ab", "c").unwrap(),
             create_key(SECRET, "uabcdefghijk_a", "bc").unwrap()
         );
-    }
-
-    #[test]
-    fn values_are_remembered_for_a_while_then_forgotten() {
-        let mut recent = Recent::default();
-        recent.insert("k".into(), 1000.0, 7);
-        assert_eq!(recent.get("k", 1000.0 + REMEMBER_MS - 1.0), Some(&7));
-        assert_eq!(recent.get("k", 1000.0 + REMEMBER_MS), None);
-        assert!(recent.is_empty());
-        recent.insert("k".into(), 0.0, 1);
-        recent.remove("k");
-        assert_eq!(recent.get("k", 1.0), None);
-    }
-
-    #[test]
-    fn a_key_remembered_again_outlives_its_first_time() {
-        let mut recent = Recent::default();
-        recent.insert("k".into(), 0.0, 1);
-        recent.insert("k".into(), 100_000.0, 2);
-        assert_eq!(recent.get("k", REMEMBER_MS + 1.0), Some(&2));
-        assert_eq!(recent.get("k", 100_000.0 + REMEMBER_MS), None);
-    }
-
-    #[test]
-    fn the_oldest_are_forgotten_beyond_the_limit() {
-        let mut recent = Recent::default();
-        for i in 0..MAX_REMEMBERED + 5 {
-            recent.insert(i.to_string(), 0.0, i);
-        }
-        assert_eq!(recent.len(), MAX_REMEMBERED);
-        assert_eq!(recent.get("0", 1.0), None);
-        assert_eq!(recent.get("5", 1.0), Some(&5));
     }
 }

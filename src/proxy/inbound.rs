@@ -4,6 +4,7 @@
 
 use alloc::vec::Vec;
 
+use super::error_code::ProxyErrorCode;
 use super::reply::Reply;
 use super::route::Endpoint;
 use crate::error::{Issue, IssueCode};
@@ -28,8 +29,8 @@ pub fn depth(value: &Value) -> usize {
 
 /// The checked envelope of a caller's body, or the 400 that refuses it.
 pub fn read_body(bytes: &[u8], endpoint: Endpoint, max_depth: usize) -> Result<Envelope, Reply> {
-    let bad_json = || Reply::error(400, "bad_json", "the body is not JSON");
-    let too_deep = || Reply::error(400, "too_deep", "the body's JSON nests deeper than the proxy allows");
+    let bad_json = || Reply::error(400, ProxyErrorCode::BadJson, "the body is not JSON");
+    let too_deep = || Reply::error(400, ProxyErrorCode::TooDeep, "the body's JSON nests deeper than the proxy allows");
     let text = core::str::from_utf8(bytes).map_err(|_| bad_json())?;
     let body = match Value::parse(text) {
         Ok(body) => body,
@@ -51,17 +52,18 @@ pub fn read_body(bytes: &[u8], endpoint: Endpoint, max_depth: usize) -> Result<E
     if !carried.is_empty() {
         return Err(Reply::error_with_issues(
             400,
-            "credentials_in_body",
+            ProxyErrorCode::CredentialsInBody,
             "credentials never come from a browser; the proxy holds them",
             &carried,
         ));
     }
-    let envelope = check_request(&body)
-        .map_err(|issues| Reply::error_with_issues(400, "validation", "the body breaks rules of the API", &issues))?;
+    let envelope = check_request(&body).map_err(|issues| {
+        Reply::error_with_issues(400, ProxyErrorCode::Validation, "the body breaks rules of the API", &issues)
+    })?;
     if !endpoint.serves(envelope.action()) {
         return Err(Reply::error(
             400,
-            "wrong_route",
+            ProxyErrorCode::WrongRoute,
             "this action is posted to the other route: /job takes CreateJob, GetJob and ListJobs, /music_model takes ListModels",
         ));
     }

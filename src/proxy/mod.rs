@@ -11,18 +11,25 @@ pub mod base64;
 pub mod callback;
 pub mod config;
 pub mod cors;
-pub mod delivered;
+pub mod error_code;
 pub mod idempotency;
 pub mod identity;
 pub mod inbound;
+pub mod listing;
+pub mod plan;
 pub mod policy;
 pub mod rate_limit;
+pub mod recent;
 pub mod reply;
 pub mod route;
 pub mod scope;
 pub mod scrub;
+pub mod session;
 pub mod signing;
+pub mod upstream;
 pub mod webhook;
+
+pub use error_code::ProxyErrorCode;
 
 #[cfg(target_arch = "wasm32")]
 mod handler;

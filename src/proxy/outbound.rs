@@ -11,19 +11,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, ReadableStreamDefaultReader, Request, RequestInit, RequestRedirect, Response};
 
+use super::upstream::Failure;
 use crate::transport::{clear_timeout, set_timeout, Answer};
-
-/// Why a POST brought no answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// No whole answer within the time.
-    Timeout,
-    /// No connection, a redirect (never followed: it would carry the body elsewhere), or
-    /// an answer that could not be read.
-    Unreachable,
-    /// An answer larger than the cap.
-    TooLarge,
-}
 
 /// Aborts the request when the time is up, for as long as it lives.
 struct Timer {

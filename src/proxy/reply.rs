@@ -5,6 +5,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::error_code::ProxyErrorCode;
 use crate::error::Issue;
 use crate::model::value::to_value;
 use crate::model::Value;
@@ -49,7 +50,7 @@ impl Reply {
             200..=299 => (502, "the service answered with a body that is not JSON"),
             _ => (status, "the service failed with an answer that is not JSON"),
         };
-        Reply::error(status, "upstream_not_json", message)
+        Reply::error(status, ProxyErrorCode::UpstreamNotJson, message)
     }
 
     /// An answer without a body.
@@ -58,14 +59,14 @@ impl Reply {
     }
 
     /// `{"error": {"code", "message"}}`.
-    pub fn error(status: u16, code: &str, message: &str) -> Reply {
+    pub fn error(status: u16, code: ProxyErrorCode, message: &str) -> Reply {
         Reply::error_with_issues(status, code, message, &[])
     }
 
     /// `{"error": {"code", "message", "issues"}}`; `issues` left out when empty.
-    pub fn error_with_issues(status: u16, code: &str, message: &str, issues: &[Issue]) -> Reply {
+    pub fn error_with_issues(status: u16, code: ProxyErrorCode, message: &str, issues: &[Issue]) -> Reply {
         let mut error = Value::Object(alloc::vec![
-            ("code".into(), Value::String(code.into())),
+            ("code".into(), Value::String(code.as_str().into())),
             ("message".into(), Value::String(message.into())),
         ]);
         if !issues.is_empty() {
@@ -96,7 +97,7 @@ mod tests {
     #[test]
     fn errors_read_as_api_errors_in_the_sdk() {
         let issue = Issue { path: "secretId".into(), code: IssueCode::NotApplicable, message: "must not be sent" };
-        let reply = Reply::error_with_issues(400, "credentials_in_body", "no", &[issue]);
+        let reply = Reply::error_with_issues(400, ProxyErrorCode::CredentialsInBody, "no", &[issue]);
         assert_eq!(
             reply.body.as_deref(),
             Some(

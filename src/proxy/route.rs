@@ -3,6 +3,9 @@
 use alloc::string::String;
 
 use super::callback::ROUTE as CALLBACK_ROUTE;
+use super::cors;
+use super::error_code::ProxyErrorCode;
+use super::reply::Reply;
 use crate::model::Action;
 
 /// The two API routes, as the upstream has them.
@@ -60,6 +63,51 @@ pub fn path_of(url: &str) -> &str {
     }
 }
 
+/// What a request's route, method and declared length allow, before any body is read:
+/// `Ok(route)` for a POST to one of the proxy's routes; otherwise its answer (404; 204
+/// to an OPTIONS preflight, with CORS headers when `origin_allowed`; 405; or 413 when
+/// `Content-Length` is over `max_body_bytes`).
+pub fn admit(
+    path: &str,
+    method: &str,
+    content_length: Option<&str>,
+    prefix: &str,
+    max_body_bytes: usize,
+    origin_allowed: bool,
+) -> Result<Route, Reply> {
+    let route = route(path, prefix);
+    if route == Route::Unknown {
+        return Err(Reply::error(404, ProxyErrorCode::NotFound, "no such route"));
+    }
+    match method {
+        "POST" => {}
+        "OPTIONS" => {
+            let mut reply = Reply::empty(204).with_header("allow", ALLOW.into());
+            if origin_allowed {
+                reply.headers.extend(cors::preflight_headers());
+            }
+            return Err(reply);
+        }
+        _ => {
+            let reply = Reply::error(405, ProxyErrorCode::MethodNotAllowed, "only POST is answered here");
+            return Err(reply.with_header("allow", ALLOW.into()));
+        }
+    }
+    let declared: Option<u64> = content_length.and_then(|l| l.trim().parse().ok());
+    if declared.is_some_and(|length| length > max_body_bytes as u64) {
+        return Err(too_large());
+    }
+    Ok(route)
+}
+
+/// The methods the routes answer.
+const ALLOW: &str = "POST, OPTIONS";
+
+/// The 413 for a body over the limit, by its declared length or as it is read.
+pub fn too_large() -> Reply {
+    Reply::error(413, ProxyErrorCode::TooLarge, "the body is larger than the proxy accepts")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +147,34 @@ mod tests {
         assert!(!Endpoint::Job.serves(Action::ListModels));
         assert!(Endpoint::MusicModel.serves(Action::ListModels));
         assert!(!Endpoint::MusicModel.serves(Action::CreateJob));
+    }
+
+    #[test]
+    fn admits_posts_to_routes_and_answers_the_rest() {
+        let p = "/api/singing-cloning";
+        let admit = |path: &str, method: &str, length: Option<&str>, allowed: bool| {
+            admit(path, method, length, p, 1000, allowed)
+        };
+        assert_eq!(admit("/api/singing-cloning/job", "POST", Some("1000"), false), Ok(Route::Api(Endpoint::Job)));
+        let status = |r: Result<Route, Reply>| r.err().map(|reply| (reply.status, reply.error_code()));
+        assert_eq!(status(admit("/nope", "POST", None, true)), Some((404, Some("not_found".into()))));
+        assert_eq!(
+            status(admit("/api/singing-cloning/job", "GET", None, true)),
+            Some((405, Some("method_not_allowed".into())))
+        );
+        assert_eq!(
+            status(admit("/api/singing-cloning/job", "POST", Some(" 1001 "), true)),
+            Some((413, Some("too_large".into())))
+        );
+        assert_eq!(
+            admit("/api/singing-cloning/job", "POST", Some("x"), true),
+            Ok(Route::Api(Endpoint::Job)),
+            "read, then limited"
+        );
+        let preflight = admit("/api/singing-cloning/job", "OPTIONS", None, true).unwrap_err();
+        assert_eq!((preflight.status, preflight.body.clone()), (204, None));
+        assert!(preflight.headers.iter().any(|(n, _)| n.starts_with("access-control-allow-methods")));
+        let refused = admit("/api/singing-cloning/job", "OPTIONS", None, false).unwrap_err();
+        assert!(!refused.headers.iter().any(|(n, _)| n.starts_with("access-control")));
     }
 }

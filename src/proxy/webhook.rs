@@ -5,13 +5,16 @@
 use alloc::string::String;
 
 use super::callback::token_of;
+use super::error_code::ProxyErrorCode;
 use super::identity::prefix_of;
 use super::reply::Reply;
 use super::scope::Scope;
 use super::scrub::Scrubber;
-use super::signing::webhook_signature;
+use super::signing::{webhook_signature, WebhookFault};
+use crate::error::{Issue, IssueCode};
 use crate::model::response::add_status;
 use crate::model::{JobState, Value};
+use crate::transport::Answer;
 
 /// A signed message ready to post.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +49,6 @@ pub fn plan(
     now_s: u64,
     cx: &Context,
 ) -> Result<Delivery, Reply> {
-    let forged = || Reply::error(403, "bad_callback", "this callback does not match a job of the proxy");
     let custom_id = job.get("customId").and_then(Value::as_str).ok_or_else(forged)?;
     if custom_id != claimed_custom_id {
         return Err(forged());
@@ -60,7 +62,11 @@ pub fn plan(
         _ => JobState::Unknown(0),
     };
     if !state.is_final() {
-        return Err(Reply::error(409, "job_not_finished", "the job has not finished; its callback is not due"));
+        return Err(Reply::error(
+            409,
+            ProxyErrorCode::JobNotFinished,
+            "the job has not finished; its callback is not due",
+        ));
     }
     let id_of_job = job.get("id").and_then(Value::as_str).ok_or_else(forged)?;
     let mut body = job.clone();
@@ -80,6 +86,85 @@ pub fn plan(
     crate::error::push_number(&mut timestamp, now_s);
     let signature = webhook_signature(cx.key, &id, &timestamp, &body);
     Ok(Delivery { target, id, timestamp, signature, body })
+}
+
+/// Delivered callbacks remembered against replays, at most; the oldest are forgotten first.
+/// Keyed by the job's id alone: a callback is forwarded only for a finished job, and a
+/// finished job's state never changes again, so a second callback for a delivered job is
+/// a replay, refused before it costs a GetJob upstream.
+pub const MAX_DELIVERED: usize = 10_000;
+
+/// What a callback's body claims: which job, with which `customId`. Only a claim: the
+/// job is re-read from the upstream before anything is believed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub job_id: String,
+    pub custom_id: String,
+}
+
+/// The claim of a callback body.
+pub fn read_claim(bytes: &[u8]) -> Result<Claim, Reply> {
+    let Some(claimed) = core::str::from_utf8(bytes).ok().and_then(|t| Value::parse(t).ok()) else {
+        return Err(Reply::error(400, ProxyErrorCode::BadJson, "the body is not JSON"));
+    };
+    let job_id = claimed.get("id").and_then(Value::as_str).filter(|id| !id.is_empty());
+    match (job_id, claimed.get("customId").and_then(Value::as_str)) {
+        (Some(job_id), Some(custom_id)) => Ok(Claim { job_id: job_id.into(), custom_id: custom_id.into() }),
+        _ => Err(forged()),
+    }
+}
+
+/// The job as the upstream reports it now, from its answer to the re-reading GetJob: an
+/// unknown job means a forged callback; any other failure, that it could not be verified.
+pub fn reread_job(answer: &Answer) -> Result<Value, Reply> {
+    if answer.status == 404 {
+        return Err(forged());
+    }
+    let unverified =
+        || Reply::error(502, ProxyErrorCode::CallbackUnverified, "the job could not be re-read from the service");
+    if !(200..300).contains(&answer.status) {
+        return Err(unverified());
+    }
+    let raw = Value::parse(&answer.text).map_err(|_| unverified())?;
+    raw.get("getJobResponse").and_then(|r| r.get("job")).cloned().ok_or_else(unverified)
+}
+
+/// The 403 for a callback that does not match a job of the proxy.
+pub fn forged() -> Reply {
+    Reply::error(403, ProxyErrorCode::BadCallback, "this callback does not match a job of the proxy")
+}
+
+/// The 409 for a callback delivered already.
+pub fn already_delivered() -> Reply {
+    Reply::error(409, ProxyErrorCode::AlreadyDelivered, "this callback was delivered already")
+}
+
+/// The answer once the target has (or has not) accepted the delivery.
+pub fn delivered(accepted: bool) -> Reply {
+    if accepted {
+        Reply::json(200, r#"{"delivered":true}"#.into())
+    } else {
+        Reply::error(502, ProxyErrorCode::CallbackDeliveryFailed, "the callback target did not accept the job")
+    }
+}
+
+/// The issue `verifyWebhook` throws for a message that fails verification, named by the header at fault.
+pub fn fault_issue(fault: WebhookFault) -> Issue {
+    let (path, code, message) = match fault {
+        WebhookFault::MissingId => ("headers.webhook-id", IssueCode::Required, "is required"),
+        WebhookFault::MissingTimestamp => ("headers.webhook-timestamp", IssueCode::Required, "is required"),
+        WebhookFault::BadTimestamp => {
+            ("headers.webhook-timestamp", IssueCode::Type, "must be whole seconds since the epoch")
+        }
+        WebhookFault::OutsideTolerance => {
+            ("headers.webhook-timestamp", IssueCode::Range, "is too far from now: an old message, or a replay")
+        }
+        WebhookFault::MissingSignature => ("headers.webhook-signature", IssueCode::Required, "is required"),
+        WebhookFault::BadSignature => {
+            ("headers.webhook-signature", IssueCode::Pattern, "matches no signature of this body with this secret")
+        }
+    };
+    Issue { path: path.into(), code, message }
 }
 
 #[cfg(test)]
@@ -138,5 +223,44 @@ mod tests {
         assert_eq!(code(job(3, "uabcdefghijk_a", cb), "uabcdefghijk_b", "tok"), "bad_callback");
         assert_eq!(code(job(3, "uabcdefghijk_a", cb), "uabcdefghijk_a", "other"), "bad_callback");
         assert_eq!(code(job(2, "uabcdefghijk_a", cb), "uabcdefghijk_a", "tok"), "job_not_finished");
+    }
+
+    #[test]
+    fn a_claim_needs_a_job_id_and_a_custom_id() {
+        let claim = read_claim(br#"{"id":"j1","customId":"uabcdefghijk_a","state":3}"#).unwrap();
+        assert_eq!((claim.job_id.as_str(), claim.custom_id.as_str()), ("j1", "uabcdefghijk_a"));
+        assert_eq!(read_claim(b"not json").unwrap_err().error_code().as_deref(), Some("bad_json"));
+        assert_eq!(read_claim(&[0xff, 0xfe]).unwrap_err().error_code().as_deref(), Some("bad_json"));
+        for body in [&br#"{"id":"","customId":"a"}"#[..], br#"{"id":"j1"}"#, br#"{"id":1,"customId":"a"}"#, b"[]"] {
+            assert_eq!(read_claim(body).unwrap_err().error_code().as_deref(), Some("bad_callback"));
+        }
+    }
+
+    #[test]
+    fn the_reread_job_is_believed_only_from_a_good_answer() {
+        let answer = |status: u16, text: &str| Answer { status, retry_after: None, text: text.into() };
+        let job = reread_job(&answer(200, r#"{"getJobResponse":{"job":{"id":"j1","state":3}}}"#)).unwrap();
+        assert_eq!(job.get("id").and_then(Value::as_str), Some("j1"));
+        let code = |a: Answer| reread_job(&a).unwrap_err().error_code().unwrap_or_default();
+        assert_eq!(code(answer(404, "{}")), "bad_callback");
+        assert_eq!(code(answer(503, "{}")), "callback_unverified");
+        assert_eq!(code(answer(200, "<html>")), "callback_unverified");
+        assert_eq!(code(answer(200, r#"{"getJobResponse":{}}"#)), "callback_unverified");
+    }
+
+    #[test]
+    fn each_fault_is_named_by_its_header() {
+        let faults = [
+            (WebhookFault::MissingId, "headers.webhook-id", IssueCode::Required),
+            (WebhookFault::MissingTimestamp, "headers.webhook-timestamp", IssueCode::Required),
+            (WebhookFault::BadTimestamp, "headers.webhook-timestamp", IssueCode::Type),
+            (WebhookFault::OutsideTolerance, "headers.webhook-timestamp", IssueCode::Range),
+            (WebhookFault::MissingSignature, "headers.webhook-signature", IssueCode::Required),
+            (WebhookFault::BadSignature, "headers.webhook-signature", IssueCode::Pattern),
+        ];
+        for (fault, path, code) in faults {
+            let issue = fault_issue(fault);
+            assert_eq!((issue.path.as_str(), issue.code), (path, code));
+        }
     }
 }

@@ -66,7 +66,7 @@ test('the server answers the API with the env config', async () => {
   const page = new Browser(`${base}/api/singing-cloning`);
   const answer = await page.job({ action: 'GetJob', getJobRequest: { id: 'nope' } });
   assert.equal(answer.status, 404);
-  assert.equal(answer.json.error.code, 'JobNotFound');
+  assert.equal(answer.json.error.code, 'job_not_found');
   assert.ok(page.cookie, 'a session cookie was set');
   const models = await page.post('/music_model', {
     action: 'ListModels',

@@ -238,7 +238,7 @@ test("another user's job is not found by id, and not listed by customId", async 
   const unknown = await mallory.job(getJob('00000000-0000-4000-8000-000000000000'));
   assert.equal(stolen.status, 404);
   assert.equal(stolen.body, unknown.body, 'exactly like an unknown id');
-  assert.equal(stolen.json.error.code, 'JobNotFound');
+  assert.equal(stolen.json.error.code, 'job_not_found');
 
   const listed = await mallory.job(listJobs('private-song'));
   assert.equal(listed.status, 200);

@@ -11,6 +11,7 @@ import type {
   GenerateParams,
 } from 'singing-cloning';
 import { createProxyHandler, configFromEnv, verifyWebhook } from 'singing-cloning/proxy';
+import type { ProxyErrorCode } from 'singing-cloning/proxy';
 
 const issues: Issue[] = validate({ action: 'GetJob', getJobRequest: { id: 'x' } });
 const codes: string[] = issues.map((issue) => `${issue.path} ${issue.code} ${issue.message}`);
@@ -55,6 +56,9 @@ const client = new SingingCloningClient({ endpoint: '/api/singing-cloning', time
 const handler: (request: Request) => Promise<Response> = createProxyHandler(
   configFromEnv({ SINGING_CLONING_ENDPOINT: 'https://x.example/release' }),
 );
+const refused: ProxyErrorCode = 'job_not_found';
+// @ts-expect-error: the proxy's codes are one type, in one casing
+const misspelt: ProxyErrorCode = 'JobNotFound';
 const verified = verifyWebhook({ headers: new Headers(), body: '{}' }, 'whsec_c2VjcmV0', { toleranceSeconds: 300 });
 
 const wrongType: CreateJobRequest = {

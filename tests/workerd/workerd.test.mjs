@@ -98,7 +98,7 @@ test('workerd: jobs are created, scoped and read through the proxy', async () =>
   const bob = new Browser(api(), { origin: ORIGIN });
   const stolen = await bob.job(getJob(job.id));
   assert.equal(stolen.status, 404);
-  assert.equal(stolen.json.error.code, 'JobNotFound');
+  assert.equal(stolen.json.error.code, 'job_not_found');
 });
 
 test('workerd: the refusals hold', async () => {

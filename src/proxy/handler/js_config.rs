@@ -1,0 +1,168 @@
+//! The proxy's config as JavaScript hands it over: an object whose data the core reads
+//! (`ProxyConfig::from_value`) and whose functions (`authenticate`, `fetch`) stay beside
+//! it; and `configFromEnv`. The `ProxyConfig` TypeScript lives here too.
+
+use js_sys::{Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::error::{Error, Issue, IssueCode};
+use crate::js::value::{from_js, to_js};
+use crate::model::Value;
+use crate::proxy::config::{self, ProxyConfig};
+
+/// A `validation` error of one issue.
+pub fn validation(path: &str, code: IssueCode, message: &'static str) -> Error {
+    Error::Validation { issues: vec![Issue { path: path.into(), code, message }] }
+}
+
+/// The functions of a config: they are not data, so they are read beside the tree.
+#[derive(Default)]
+pub struct Hooks {
+    pub authenticate: Option<Function>,
+    pub fetch: Option<Function>,
+}
+
+/// The config object as the core's tree, and its functions beside it.
+pub fn read_config(config: &JsValue) -> Result<(ProxyConfig, Hooks), Error> {
+    if !config.is_object() || config.is_function() {
+        return Err(validation("config", IssueCode::Type, "must be an object"));
+    }
+    let mut members = Vec::new();
+    let mut issues = Vec::new();
+    let mut hooks = Hooks::default();
+    for key in Object::keys(config.unchecked_ref::<Object>()).iter() {
+        let Some(name) = key.as_string() else { continue };
+        let Ok(value) = Reflect::get(config, &key) else {
+            issues.push(Issue { path: format!("config.{name}"), code: IssueCode::Type, message: "could not be read" });
+            continue;
+        };
+        if name == "authenticate" || name == "fetch" {
+            let slot = if name == "fetch" { &mut hooks.fetch } else { &mut hooks.authenticate };
+            match value.dyn_into::<Function>() {
+                Ok(hook) => *slot = Some(hook),
+                Err(v) if v.is_null() || v.is_undefined() => {}
+                Err(_) => issues.push(Issue {
+                    path: format!("config.{name}"),
+                    code: IssueCode::Type,
+                    message: "must be a function",
+                }),
+            }
+            continue;
+        }
+        if value.is_undefined() {
+            continue;
+        }
+        match from_js(&value) {
+            Ok(v) => members.push((name, v)),
+            Err(issue) => {
+                let sep = if issue.path.is_empty() || issue.path.starts_with('[') { "" } else { "." };
+                issues.push(Issue { path: format!("config.{name}{sep}{}", issue.path), ..issue });
+            }
+        }
+    }
+    match ProxyConfig::from_value(&Value::Object(members)) {
+        Ok(config) if issues.is_empty() => Ok((config, hooks)),
+        Ok(_) => Err(Error::Validation { issues }),
+        Err(more) => {
+            issues.extend(more);
+            Err(Error::Validation { issues })
+        }
+    }
+}
+
+/// Reads the proxy's config from environment variables (`SINGING_CLONING_*`): Node's
+/// `process.env`, a Worker's `env`, `Deno.env.toObject()`. Throws a `validation` error
+/// for a variable that cannot be read; the config itself is checked by `createProxyHandler`.
+#[wasm_bindgen(js_name = configFromEnv, unchecked_return_type = "ProxyConfig")]
+pub fn config_from_env(
+    #[wasm_bindgen(unchecked_param_type = "Record<string, string | undefined>")] env: JsValue,
+) -> Result<JsValue, JsValue> {
+    if !env.is_object() {
+        return Err(validation("env", IssueCode::Type, "must be an object of strings").into());
+    }
+    let get = |name: &str| Reflect::get(&env, &JsValue::from_str(name)).ok().and_then(|v| v.as_string());
+    let value = config::from_env(get).map_err(|issues| Error::Validation { issues })?;
+    Ok(to_js(&value))
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const PROXY_TS: &str = r#"
+/** The proxy's settings (docs/proxy.md). A wrong one makes `createProxyHandler` throw a `validation` error naming it. */
+export interface ProxyConfig {
+  /** The upstream base, as `https://service-….apigw.tencentcs.com/release`. */
+  endpoint: string;
+  /** The API key pair, added to every upstream body; at least 8 characters each. */
+  secretId: string;
+  secretKey: string;
+  /** Signs session cookies and callback tokens (and webhooks without `webhookSecret`); at least 16 characters. */
+  proxySecret: string;
+  /** Origins (`https://app.example`) whose pages may call the proxy; `publicUrl`'s origin always may. */
+  allowedOrigins: string[];
+  /** Where the routes hang: `/api/singing-cloning` by default. */
+  prefix?: string;
+  /**
+   * The proxy's address as the upstream reaches it: callbacks need it (they are refused
+   * without it), and its origin counts as the proxy's own.
+   */
+  publicUrl?: string;
+  /** Largest body accepted: 65536 by default. */
+  maxBodyBytes?: number;
+  /** Deepest JSON nesting accepted, 8 to 64: 32 by default. */
+  maxDepth?: number;
+  /** Time the upstream has to answer: 30000 ms by default. */
+  upstreamTimeoutMs?: number;
+  /** Signs every upstream request with an API Gateway key pair (HMAC-SHA1). */
+  gateway?: { secretId: string; secretKey: string; source: string };
+  /** The caller's identity, or null for 401. Without it, each browser gets an anonymous session cookie. Must not read the body. */
+  authenticate?: (request: RequestLike) => string | null | undefined | Promise<string | null | undefined>;
+  /** Replaces the global fetch for the proxy's outgoing requests (upstream and webhooks); Node servers pass `nodeFetch` from js/proxy-server.js. */
+  fetch?: (request: RequestLike) => Promise<ResponseLike>;
+  /** Whether trained models are visible to every identity or only to their trainer: `per-identity` by default. */
+  models?: 'shared' | 'per-identity';
+  policy?: {
+    /** `true` by default. */
+    allowTraining?: boolean;
+    /** Most epochs of a training (1 to 50); also set on trainings that name none. */
+    maxTotalEpoch?: number;
+    /** The models callers may generate audio with, as they name them. */
+    allowedModels?: string[];
+  };
+  /** A token bucket per identity: 60 requests, refilled at 1 per second, by default. */
+  rateLimit?: { capacity: number; refillPerSecond: number };
+  callbackTargets?: {
+    /** Allow loopback, private, link-local and single-label hosts: `false` by default. */
+    allowPrivate?: boolean;
+    /** Only these hosts (`hooks.example.com`, `*.example.com`). */
+    allowedHosts?: string[];
+  };
+  /** Signs forwarded callbacks (`whsec_<base64>` or any text); `proxySecret` when absent. */
+  webhookSecret?: string;
+  /** How long an anonymous session lasts from its issue, in seconds (60 to 400 days): 30 days by default. */
+  sessionMaxAgeSeconds?: number;
+  /** Requests of anonymous sessions per client address: 300, refilled at 5 per second, by default. */
+  addressRateLimit?: { capacity: number; refillPerSecond: number };
+  /** New anonymous sessions per client address: 60, refilled at one per 6 seconds, by default. */
+  sessionRateLimit?: { capacity: number; refillPerSecond: number };
+  /** New anonymous sessions in all: 1000, refilled at 10 per second, by default. */
+  globalSessionRateLimit?: { capacity: number; refillPerSecond: number };
+  /** Callbacks per client address (in all when it is unknown): 120, refilled at 2 per second, by default. */
+  callbackRateLimit?: { capacity: number; refillPerSecond: number };
+  /**
+   * A header your own front proxy sets to the client's address (`x-real-ip`; of a list, the
+   * last entry is read). Only behind such a proxy: clients can send any header.
+   */
+  clientAddressHeader?: string;
+  /** The largest upstream answer read, in bytes: 4194304 by default; larger ones are a 502 `upstream_too_large`. */
+  maxUpstreamBytes?: number;
+}
+
+/**
+ * What the platform knows of a request's connection, `fetch`'s second argument: Node
+ * servers pass `{ clientAddress }`; Deno's `Deno.serve` passes `{ remoteAddr }` itself.
+ */
+export interface ConnectionInfo {
+  clientAddress?: string | null;
+  remoteAddr?: { hostname?: string };
+}
+"#;

@@ -1,0 +1,350 @@
+//! The proxy's shell: the JavaScript `ProxyHandler` over `Request`/`Response`, built for
+//! wasm32 only. It turns a request into the inputs of the pure decisions in
+//! `crate::proxy` (route, origin, identity, plan, listing, webhook), posts what they ask
+//! for upstream, and turns their replies into a `Response`. Nothing is decided here.
+
+mod js_config;
+mod platform;
+mod verify;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::Request as JsRequest;
+
+use self::js_config::{read_config, validation, Hooks};
+use self::platform::{check_target, header, platform_address, random_bytes, read_limited, to_response, BodyError};
+use super::admission::{self, Admission};
+use super::config::ProxyConfig;
+use super::cors::{self, Origin};
+use super::error_code::ProxyErrorCode;
+use super::idempotency::{MAX_REMEMBERED, REMEMBER_MS};
+use super::listing::ModelListing;
+use super::outbound;
+use super::plan::{self, Planned, Way};
+use super::recent::Recent;
+use super::reply::Reply;
+use super::route::{self, Endpoint, Route};
+use super::scrub::Scrubber;
+use super::session::{self, Caller, HookAnswer};
+use super::signing;
+use super::upstream::{self, Outgoing};
+use super::webhook::{self, MAX_DELIVERED};
+use crate::error::IssueCode;
+use crate::model::{Envelope, GetJobRequest, Request};
+use crate::transport::{now_ms, Answer};
+
+/// The most of a callback target's answer read: only its status matters.
+const WEBHOOK_ANSWER_BYTES: Option<usize> = None;
+
+/// A CreateJob sent upstream: `done` resolves once its answer is in `answer` (a 2xx
+/// answer only; a failure leaves it empty, and copies waiting on it send their own).
+struct CreateInFlight {
+    done: Promise,
+    answer: Rc<RefCell<Option<Answer>>>,
+}
+
+struct State {
+    config: ProxyConfig,
+    authenticate: Option<Function>,
+    /// The config's `fetch`, replacing the global one for every outgoing request.
+    fetch: Option<Function>,
+    admission: RefCell<Admission>,
+    /// Jobs whose callbacks were delivered (or are being delivered), against replays.
+    delivered: RefCell<Recent<()>>,
+    creates: RefCell<Recent<CreateInFlight>>,
+    scrubber: Scrubber,
+    webhook_key: Vec<u8>,
+}
+
+/// A credential-holding proxy for the Singing Cloning API: a standard fetch handler.
+#[wasm_bindgen]
+pub struct ProxyHandler {
+    state: Rc<State>,
+}
+
+#[wasm_bindgen]
+impl ProxyHandler {
+    /// Checks the config; throws a `validation` error naming every wrong field.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "ProxyConfig")] config: JsValue) -> Result<ProxyHandler, JsValue> {
+        let (config, Hooks { authenticate, fetch }) = read_config(&config)?;
+        let state = State {
+            scrubber: Scrubber::new(&config.secrets()),
+            webhook_key: signing::webhook_key(config.webhook_secret()),
+            admission: RefCell::new(Admission::new(&config.limits)),
+            delivered: RefCell::new(Recent::new(f64::INFINITY, MAX_DELIVERED)),
+            creates: RefCell::new(Recent::new(REMEMBER_MS, MAX_REMEMBERED)),
+            config,
+            authenticate,
+            fetch,
+        };
+        Ok(ProxyHandler { state: Rc::new(state) })
+    }
+
+    /// Answers one request. `info` says what the platform knows of the connection:
+    /// `{ clientAddress }` (js/proxy-server.js passes the socket's address, the Workers
+    /// entry `CF-Connecting-IP`), or Deno's `{ remoteAddr: { hostname } }`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ResponseLike>")]
+    pub fn fetch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RequestLike")] request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ConnectionInfo | undefined")] info: JsValue,
+    ) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let Ok(request) = request.dyn_into::<JsRequest>() else {
+                return Err(validation("request", IssueCode::Type, "must be a fetch Request").into());
+            };
+            let reply = handle(&state, &request, &platform_address(&info)).await;
+            Ok(to_response(reply, &state.scrubber).into())
+        })
+    }
+}
+
+/// What the handler knows of the caller's connection.
+struct Client {
+    /// The key of the client's address bucket (see [`admission::client_key`]).
+    address: Option<String>,
+}
+
+async fn handle(state: &State, request: &JsRequest, platform: &Option<String>) -> Reply {
+    let config = &state.config;
+    // The proxy's own origin is the configured public URL's, never one made from `Host`:
+    // a page on a rebound name sends a matching Host and Origin.
+    let own: Vec<&str> = config.public_url.as_deref().and_then(cors::origin_of).into_iter().collect();
+    let origin = cors::check(header(request, "origin").as_deref(), &config.allowed_origins, &own);
+    if origin == Origin::Refused {
+        return Reply::error(403, ProxyErrorCode::OriginNotAllowed, "this origin may not use the proxy");
+    }
+    let trusted = config.client_address_header.as_deref();
+    let forwarded = trusted.and_then(|h| header(request, h));
+    let client = Client { address: admission::client_key(trusted, forwarded.as_deref(), platform.as_deref()) };
+    let mut reply = dispatch(state, request, &origin, &client).await;
+    reply.headers.extend(cors::headers(&origin));
+    reply
+}
+
+async fn dispatch(state: &State, request: &JsRequest, origin: &Origin, client: &Client) -> Reply {
+    let config = &state.config;
+    let url = request.url();
+    let admitted = route::admit(
+        route::path_of(&url),
+        &request.method(),
+        header(request, "content-length").as_deref(),
+        &config.prefix,
+        config.max_body_bytes,
+        matches!(origin, Origin::Allowed(_)),
+    );
+    match admitted {
+        Ok(Route::Api(endpoint)) => api(state, request, &url, endpoint, client).await,
+        Ok(Route::Callback(token)) => callback_in(state, request, &token, client).await,
+        Ok(Route::Unknown) => Reply::error(404, ProxyErrorCode::NotFound, "no such route"),
+        Err(reply) => reply,
+    }
+}
+
+async fn read_body(state: &State, request: &JsRequest) -> Result<Vec<u8>, Reply> {
+    read_limited(request, state.config.max_body_bytes).await.map_err(|e| match e {
+        BodyError::TooLarge => route::too_large(),
+        BodyError::Unreadable => Reply::error(400, ProxyErrorCode::BadBody, "the body could not be read"),
+    })
+}
+
+/// The caller: named by the `authenticate` hook, or an anonymous session (a new one, with
+/// its cookie, when the request brings none).
+async fn identify(state: &State, request: &JsRequest, url: &str, client: &Client) -> Result<Caller, Reply> {
+    if let Some(hook) = &state.authenticate {
+        return session::from_hook(call_authenticate(hook, request).await);
+    }
+    let now_s = (now_ms() / 1000.0) as u64;
+    if let Some(caller) = session::from_cookie(&state.config, header(request, "cookie").as_deref(), now_s) {
+        return Ok(caller);
+    }
+    // The borrow ends within the statement: no await holds it.
+    let allowed = state.admission.borrow_mut().new_session(client.address.as_deref(), now_ms());
+    allowed.map_err(|refused| refused.reply())?;
+    let random = random_bytes().ok_or_else(|| {
+        Reply::error(500, ProxyErrorCode::NoRandomSource, "the platform has no crypto.getRandomValues")
+    })?;
+    Ok(session::new_session(&state.config, &random, now_s, url))
+}
+
+/// Calls the `authenticate` hook and awaits its answer when it is a promise (or thenable).
+async fn call_authenticate(hook: &Function, request: &JsRequest) -> HookAnswer {
+    let Ok(mut result) = hook.call1(&JsValue::NULL, request) else { return HookAnswer::Failed };
+    if result.has_type::<Promise>() || Reflect::get(&result, &"then".into()).is_ok_and(|t| t.is_function()) {
+        match JsFuture::from(Promise::resolve(&result)).await {
+            Ok(resolved) => result = resolved,
+            Err(_) => return HookAnswer::Failed,
+        }
+    }
+    match result.as_string() {
+        Some(name) => HookAnswer::Text(name),
+        None if result.is_null() || result.is_undefined() => HookAnswer::Nothing,
+        None => HookAnswer::WrongType,
+    }
+}
+
+async fn api(state: &State, request: &JsRequest, url: &str, endpoint: Endpoint, client: &Client) -> Reply {
+    if !super::inbound::is_json(header(request, "content-type").as_deref()) {
+        let message = "the body must be sent as application/json";
+        return Reply::error(415, ProxyErrorCode::UnsupportedMediaType, message);
+    }
+    let caller = match identify(state, request, url, client).await {
+        Ok(caller) => caller,
+        Err(reply) => return reply,
+    };
+    // The borrow ends within the statement: no await holds it.
+    let admitted =
+        state.admission.borrow_mut().request(&caller.identity, caller.anonymous, client.address.as_deref(), now_ms());
+    let reply = match admitted {
+        Ok(()) => identified_api(state, request, endpoint, &caller.identity).await,
+        Err(refused) => refused.reply(),
+    };
+    match caller.set_cookie {
+        Some(cookie) => reply.with_header("set-cookie", cookie),
+        None => reply,
+    }
+}
+
+async fn identified_api(state: &State, request: &JsRequest, endpoint: Endpoint, identity: &str) -> Reply {
+    let config = &state.config;
+    let bytes = match read_body(state, request).await {
+        Ok(bytes) => bytes,
+        Err(reply) => return reply,
+    };
+    let check = |target: &str| check_target(target, &config.callback_targets);
+    let Planned { envelope, scope, way } = match plan::plan(&bytes, endpoint, identity, config, &check) {
+        Ok(planned) => planned,
+        Err(reply) => return reply,
+    };
+    let answer = match way {
+        Way::ListModels(asked) => return list_models(state, &asked, &scope).await,
+        Way::CreateOnce { key } => create_once(state, &envelope, key).await,
+        Way::Forward => forward(state, &envelope).await,
+    };
+    match answer {
+        Ok(answer) => upstream::for_caller(envelope.action(), &answer, &scope, config, &state.scrubber),
+        Err(reply) => reply,
+    }
+}
+
+/// Forwards a CreateJob, unless the same one was sent moments ago (the same `key`): then
+/// its answer is given again, once it is in (see [`super::idempotency`]).
+async fn create_once(state: &State, envelope: &Envelope, key: String) -> Result<Answer, Reply> {
+    // The borrow ends within the statement: no await holds it.
+    let earlier = state.creates.borrow_mut().get(&key, now_ms()).map(|f| (f.done.clone(), f.answer.clone()));
+    if let Some((done, answer)) = earlier {
+        let _ = JsFuture::from(done).await;
+        if let Some(answer) = answer.borrow().clone() {
+            return Ok(answer);
+        }
+        return forward(state, envelope).await;
+    }
+    let mut resolve = None;
+    let done = Promise::new(&mut |resolve_fn, _reject| resolve = Some(resolve_fn));
+    let answer = Rc::new(RefCell::new(None));
+    state.creates.borrow_mut().insert(key.clone(), now_ms(), CreateInFlight { done, answer: answer.clone() });
+    let result = forward(state, envelope).await;
+    match &result {
+        Ok(sent) if (200..300).contains(&sent.status) => *answer.borrow_mut() = Some(sent.clone()),
+        _ => state.creates.borrow_mut().remove(&key),
+    }
+    if let Some(resolve) = resolve {
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    }
+    result
+}
+
+/// Sends an envelope upstream as [`upstream::request`] builds it.
+async fn forward(state: &State, envelope: &Envelope) -> Result<Answer, Reply> {
+    let config = &state.config;
+    let Outgoing { url, body, headers } = upstream::request(config, envelope, now_ms());
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let max = Some(config.max_upstream_bytes);
+    outbound::post(&url, &body, &headers, config.upstream_timeout_ms, max, state.fetch.as_ref())
+        .await
+        .map_err(upstream::failure_reply)
+}
+
+/// ListModels with per-identity models: the pages [`ModelListing`] asks for, then its answer.
+async fn list_models(state: &State, asked: &crate::model::ListModelsRequest, scope: &super::scope::Scope) -> Reply {
+    let mut listing = ModelListing::new();
+    while let Some(page) = listing.next_request() {
+        let answer = match forward(state, &Envelope::new(Request::ListModels(page))).await {
+            Ok(answer) => answer,
+            Err(reply) => return reply,
+        };
+        if let Err(reply) = listing.add_page(&answer, &state.scrubber) {
+            return reply;
+        }
+    }
+    listing.answer(asked, scope, &state.scrubber)
+}
+
+/// A callback from the upstream: token checked, job re-read, then forwarded signed.
+async fn callback_in(state: &State, request: &JsRequest, token: &str, client: &Client) -> Reply {
+    let config = &state.config;
+    // The borrow ends within the statement: no await holds it.
+    let admitted = state.admission.borrow_mut().callback(client.address.as_deref(), now_ms());
+    if let Err(refused) = admitted {
+        return refused.reply();
+    }
+    let bytes = match read_body(state, request).await {
+        Ok(bytes) => bytes,
+        Err(reply) => return reply,
+    };
+    let claim = match webhook::read_claim(&bytes) {
+        Ok(claim) => claim,
+        Err(reply) => return reply,
+    };
+    // A forged or altered token is refused here, before anything reaches the upstream.
+    let Some(target) = super::callback::open(&config.proxy_secret, token, &claim.custom_id) else {
+        return webhook::forged();
+    };
+    // A replay of a delivered callback is refused before it costs a GetJob upstream.
+    if state.delivered.borrow_mut().get(&claim.job_id, now_ms()).is_some() {
+        return webhook::already_delivered();
+    }
+    let reread = Envelope::new(Request::GetJob(GetJobRequest { id: claim.job_id.clone() }));
+    let job = match forward(state, &reread).await.and_then(|answer| webhook::reread_job(&answer)) {
+        Ok(job) => job,
+        Err(reply) => return reply,
+    };
+    let cx = webhook::Context {
+        prefix: &config.prefix,
+        scoped_models: config.models == super::config::Models::PerIdentity,
+        key: &state.webhook_key,
+        scrubber: &state.scrubber,
+    };
+    let delivery = match webhook::plan(&job, &claim.custom_id, token, target, (now_ms() / 1000.0) as u64, &cx) {
+        Ok(delivery) => delivery,
+        Err(reply) => return reply,
+    };
+    if check_target(&delivery.target, &config.callback_targets).is_err() {
+        return Reply::error(403, ProxyErrorCode::CallbackNotAllowed, "the callback target is no longer allowed");
+    }
+    // Recorded before sending, so that a replay arriving meanwhile is refused too.
+    if !state.delivered.borrow_mut().insert(claim.job_id.clone(), now_ms(), ()) {
+        return webhook::already_delivered();
+    }
+    let headers = [
+        ("webhook-id", delivery.id.as_str()),
+        ("webhook-timestamp", delivery.timestamp.as_str()),
+        ("webhook-signature", delivery.signature.as_str()),
+    ];
+    let timeout = config.upstream_timeout_ms;
+    let sent =
+        outbound::post(&delivery.target, &delivery.body, &headers, timeout, WEBHOOK_ANSWER_BYTES, state.fetch.as_ref())
+            .await;
+    let accepted = matches!(&sent, Ok(answer) if (200..300).contains(&answer.status));
+    if !accepted {
+        state.delivered.borrow_mut().remove(&claim.job_id);
+    }
+    webhook::delivered(accepted)
+}

@@ -1,0 +1,118 @@
+//! What the shell asks of the JavaScript platform: its URL parser, its random source, a
+//! request's headers and body, and the `Response` a reply becomes. I/O only.
+
+use js_sys::{Function, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, ReadableStreamDefaultReader, Request, Response, ResponseInit};
+
+use crate::proxy::callback::{self, ParsedUrl, Refusal};
+use crate::proxy::config::CallbackTargets;
+use crate::proxy::reply::Reply;
+use crate::proxy::scrub::Scrubber;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The platform's WHATWG URL parser, the one `fetch` uses.
+    #[wasm_bindgen(js_name = URL)]
+    type WhatwgUrl;
+    #[wasm_bindgen(constructor, js_class = "URL", catch)]
+    fn new(url: &str) -> Result<WhatwgUrl, JsValue>;
+    #[wasm_bindgen(method, getter)]
+    fn protocol(this: &WhatwgUrl) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn username(this: &WhatwgUrl) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn password(this: &WhatwgUrl) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn hostname(this: &WhatwgUrl) -> String;
+}
+
+/// Checks a callback target as `fetch` will read it: parsed by the platform's `URL`,
+/// then the pure check of the parsed parts.
+pub fn check_target(target: &str, rules: &CallbackTargets) -> Result<(), Refusal> {
+    let url = WhatwgUrl::new(target).map_err(|_| Refusal::Malformed)?;
+    let (protocol, username, password, hostname) = (url.protocol(), url.username(), url.password(), url.hostname());
+    let parsed = ParsedUrl { protocol: &protocol, username: &username, password: &password, hostname: &hostname };
+    callback::check_target(&parsed, rules)
+}
+
+/// 16 bytes from the platform's cryptographic random source.
+pub fn random_bytes() -> Option<[u8; 16]> {
+    let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).ok()?;
+    let fill = Reflect::get(&crypto, &"getRandomValues".into()).ok()?.dyn_into::<Function>().ok()?;
+    let array = Uint8Array::new_with_length(16);
+    fill.call1(&crypto, &array).ok()?;
+    let mut out = [0u8; 16];
+    array.copy_to(&mut out);
+    Some(out)
+}
+
+/// A request header.
+pub fn header(request: &Request, name: &str) -> Option<String> {
+    request.headers().get(name).ok().flatten()
+}
+
+/// The client's address as the platform gives it in `fetch`'s second argument:
+/// `{ clientAddress }` or Deno's `{ remoteAddr: { hostname } }`.
+pub fn platform_address(info: &JsValue) -> Option<String> {
+    if !info.is_object() {
+        return None;
+    }
+    let get = |target: &JsValue, key: &str| Reflect::get(target, &key.into()).ok().filter(|v| !v.is_undefined());
+    if let Some(address) = get(info, "clientAddress").and_then(|v| v.as_string()) {
+        return Some(address);
+    }
+    get(info, "remoteAddr").and_then(|r| get(&r, "hostname")).and_then(|v| v.as_string())
+}
+
+/// Why a body could not be read whole.
+pub enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// The body's bytes, reading no further than `max` of them.
+pub async fn read_limited(request: &Request, max: usize) -> Result<Vec<u8>, BodyError> {
+    let Some(stream) = request.body() else { return Ok(Vec::new()) };
+    let reader = ReadableStreamDefaultReader::new(&stream).map_err(|_| BodyError::Unreadable)?;
+    let mut out = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|_| BodyError::Unreadable)?;
+        if Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+            return Ok(out);
+        }
+        let value = Reflect::get(&chunk, &"value".into()).unwrap_or(JsValue::UNDEFINED);
+        let Some(bytes) = value.dyn_ref::<Uint8Array>() else {
+            let _ = reader.cancel();
+            return Err(BodyError::Unreadable);
+        };
+        let start = out.len();
+        let length = bytes.length() as usize;
+        if start + length > max {
+            // Stop the sender: nothing more of this body will be read.
+            let _ = reader.cancel();
+            return Err(BodyError::TooLarge);
+        }
+        out.resize(start + length, 0);
+        bytes.copy_to(&mut out[start..]);
+    }
+}
+
+/// The `Response` for a reply, scrubbed one last time; a reply that cannot become one
+/// (it cannot happen with the headers the proxy writes) becomes a bare 500.
+pub fn to_response(reply: Reply, scrubber: &Scrubber) -> Response {
+    let build = || -> Result<Response, JsValue> {
+        let headers = Headers::new()?;
+        for (name, value) in &reply.headers {
+            headers.append(name, &scrubber.text(value))?;
+        }
+        let init = ResponseInit::new();
+        init.set_status(reply.status);
+        init.set_headers(&headers);
+        let body = reply.body.as_deref().map(|b| scrubber.text(b));
+        Response::new_with_opt_str_and_init(body.as_deref(), &init)
+    };
+    build().or_else(|_| Response::new_with_opt_str(None)).unwrap_or_else(|_| JsValue::UNDEFINED.unchecked_into())
+}
