@@ -79,4 +79,4 @@ const wrongType: CreateJobRequest = {
 // @ts-expect-error: an action name the API does not have
 parseResponse('DeleteJob', '{}');
 
-export { codes, state, status, plain, use, explain, client, handler, verified, wrongType };
+export { codes, state, status, plain, use, explain, client, handler, verified, wrongType, refused, misspelt };
