@@ -26,6 +26,7 @@ pub mod scope;
 pub mod scrub;
 pub mod session;
 pub mod signing;
+pub mod storage;
 pub mod upstream;
 pub mod webhook;
 
