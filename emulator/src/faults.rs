@@ -3,8 +3,12 @@
 //! API request only). A spec is a comma-separated list of `delay=<ms>` and at most one of
 //! `429`, `429=<seconds>`, `500`, `502`, `503`, `504`, `drop`, `drop-after-create`,
 //! `cut-after-create`, `malformed`, `truncated`, `html`.
+//!
+//! The middleware holds what it needs itself ([`GlobalFault`]), and asks the connection
+//! layer to close a connection with a marker ([`AbortConnection`]): it depends on no other
+//! part of the emulator but its error answers.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +19,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::errors::{new_request_id, ApiError};
-use crate::server::AbortConnection;
-use crate::state::AppState;
 
 /// The request header that asks for a fault, and the response header that names it.
 pub const FAULT_HEADER: &str = "x-emulator-fault";
@@ -110,9 +112,36 @@ impl FaultSpec {
     }
 }
 
+/// Marks a response whose connection must be closed without sending it: the connection
+/// layer (see [`crate::server`]) turns it into a closed connection.
+#[derive(Debug, Clone, Copy)]
+pub struct AbortConnection;
+
+impl std::fmt::Display for AbortConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection closed by an emulated fault")
+    }
+}
+
+impl std::error::Error for AbortConnection {}
+
+/// The fault of `--fault`, if any, and the count of API requests that its `@N` picks from.
+#[derive(Debug)]
+pub struct GlobalFault {
+    spec: Option<FaultSpec>,
+    requests: AtomicU64,
+}
+
+impl GlobalFault {
+    /// `spec` applied to API requests (every one, or every Nth); `None` for no global fault.
+    pub fn new(spec: Option<FaultSpec>) -> Self {
+        GlobalFault { spec, requests: AtomicU64::new(0) }
+    }
+}
+
 /// The middleware of the API routes: picks the fault of the request, if any, and applies it.
-pub async fn apply(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let count = state.api_requests.fetch_add(1, Ordering::SeqCst) + 1;
+pub async fn apply(State(global): State<Arc<GlobalFault>>, request: Request, next: Next) -> Response {
+    let count = global.requests.fetch_add(1, Ordering::SeqCst) + 1;
     let spec = match request.headers().get(FAULT_HEADER) {
         Some(value) => {
             match value.to_str().map_err(|_| "the fault spec is not text".to_string()).and_then(FaultSpec::parse) {
@@ -124,7 +153,7 @@ pub async fn apply(State(state): State<Arc<AppState>>, request: Request, next: N
                 Err(message) => return ApiError::new(StatusCode::BAD_REQUEST, "InvalidFault", message).into_response(),
             }
         }
-        None => match &state.global_fault {
+        None => match &global.spec {
             Some(spec) if count % spec.every == 0 => spec.clone(),
             _ => return next.run(request).await,
         },

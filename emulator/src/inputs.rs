@@ -4,7 +4,7 @@
 use singing_cloning::Input;
 
 use crate::audio::{decode, synth, Audio};
-use crate::jobs::run_blocking;
+use crate::blocking::run_blocking;
 use crate::state::AppState;
 use crate::store::ContentError;
 

@@ -16,10 +16,10 @@ use singing_cloning::{
 use tokio::time::Instant;
 
 use crate::audio::{self, cloning, Audio};
+use crate::blocking::run_blocking;
 use crate::errors::ApiError;
-use crate::models::ModelRecord;
-use crate::state::{AppState, Book};
-use crate::store::{JobRecord, Store};
+use crate::state::{AppState, Registry};
+use crate::store::{JobRecord, ModelRecord, Store};
 use crate::{callbacks, inputs};
 
 /// Milliseconds since the epoch.
@@ -41,32 +41,37 @@ pub fn create(state: &Arc<AppState>, request: CreateJobRequest) -> Result<Job, A
         timing: Timing { created_at: now_ms().to_string(), started_at: "0".into(), completed_at: "0".into() },
     };
     {
-        let mut book = state.book();
+        let mut registry = state.registry();
         let mut training = Vec::new();
         for output in &job.outputs {
             let cloning = &output.smart_content_descriptor.singing_cloning;
             match cloning.kind {
                 SingingCloningType::Train => {
-                    if book.models.is_taken(&cloning.model_name) || training.contains(&&cloning.model_name) {
+                    if registry.models.is_taken(&cloning.model_name) || training.contains(&&cloning.model_name) {
                         return Err(ApiError::model_exists(&cloning.model_name));
                     }
                     training.push(&cloning.model_name);
                 }
                 SingingCloningType::Generate => {
-                    if book.models.profile(&cloning.model_name).is_none() {
+                    if registry.models.profile(&cloning.model_name).is_none() {
                         return Err(ApiError::model_not_found(&cloning.model_name));
                     }
                 }
             }
         }
-        let record =
-            JobRecord { job: job.clone(), seq: book.next_seq, timeout: request.timeout, error: None, attempted: false };
+        let record = JobRecord {
+            job: job.clone(),
+            seq: registry.next_seq,
+            timeout: request.timeout,
+            error: None,
+            attempted: false,
+        };
         state.store.save_job(&record).map_err(|e| ApiError::internal(format!("cannot save the job: {e}")))?;
         for name in training {
-            book.models.reserve(name, &id);
+            registry.models.reserve(name, &id);
         }
-        book.next_seq += 1;
-        book.jobs.insert(id.clone(), record);
+        registry.next_seq += 1;
+        registry.jobs.insert(id.clone(), record);
     }
     let worker_state = Arc::clone(state);
     state.tasks.spawn(drive(worker_state, id));
@@ -75,13 +80,14 @@ pub fn create(state: &Arc<AppState>, request: CreateJobRequest) -> Result<Job, A
 
 /// The job `id`.
 pub fn get(state: &AppState, id: &str) -> Option<Job> {
-    state.book().jobs.get(id).map(|r| r.job.clone())
+    state.registry().jobs.get(id).map(|r| r.job.clone())
 }
 
 /// Every job with this `customId`, in creation order.
 pub fn with_custom_id(state: &AppState, custom_id: &str) -> Vec<Job> {
-    let book = state.book();
-    book.jobs_in_order()
+    let registry = state.registry();
+    registry
+        .jobs_in_order()
         .into_iter()
         .filter(|r| r.job.custom_id.as_deref() == Some(custom_id))
         .map(|r| r.job.clone())
@@ -90,8 +96,8 @@ pub fn with_custom_id(state: &AppState, custom_id: &str) -> Vec<Job> {
 
 /// Sets a job that has not ended to CANCELED, as the upstream console does.
 pub fn cancel(state: &AppState, id: &str) -> Result<Job, ApiError> {
-    let mut book = state.book();
-    let Book { jobs, models, .. } = &mut *book;
+    let mut registry = state.registry();
+    let Registry { jobs, models, .. } = &mut *registry;
     let record = jobs.get_mut(id).ok_or_else(|| ApiError::job_not_found(id))?;
     if record.job.state.is_final() {
         return Err(ApiError::job_already_final(id, record.job.state.name()));
@@ -110,7 +116,7 @@ pub fn cancel(state: &AppState, id: &str) -> Result<Job, ApiError> {
 /// it may be what killed it.
 pub fn resume_unfinished(state: &Arc<AppState>) {
     let crashed: Vec<String> = state
-        .book()
+        .registry()
         .jobs
         .values()
         .filter(|r| r.job.state == JobState::Processing && r.attempted)
@@ -122,8 +128,8 @@ pub fn resume_unfinished(state: &Arc<AppState>) {
         finish(state, &id, Outcome::Failed(message.into()));
     }
     let ids: Vec<String> = {
-        let mut book = state.book();
-        let Book { jobs, models, .. } = &mut *book;
+        let mut registry = state.registry();
+        let Registry { jobs, models, .. } = &mut *registry;
         let mut ids = Vec::new();
         for record in jobs.values().filter(|r| !r.job.state.is_final()) {
             for output in &record.job.outputs {
@@ -144,8 +150,8 @@ pub fn resume_unfinished(state: &Arc<AppState>) {
 /// Clears [`JobRecord::attempted`] of every unfinished job, for a clean stop: the next
 /// start then processes them again, as a job interrupted by a stop (not a crash) deserves.
 pub fn clear_attempts(state: &AppState) {
-    let mut book = state.book();
-    for record in book.jobs.values_mut().filter(|r| r.attempted && !r.job.state.is_final()) {
+    let mut registry = state.registry();
+    for record in registry.jobs.values_mut().filter(|r| r.attempted && !r.job.state.is_final()) {
         record.attempted = false;
         save(&state.store, record);
     }
@@ -164,7 +170,7 @@ enum Outcome {
 
 /// The worker of one job.
 async fn drive(state: Arc<AppState>, id: String) {
-    let Some(record) = state.book().jobs.get(&id).cloned() else {
+    let Some(record) = state.registry().jobs.get(&id).cloned() else {
         return;
     };
     let deadline = record.timeout.map(|seconds| {
@@ -187,7 +193,7 @@ async fn drive(state: Arc<AppState>, id: String) {
 }
 
 fn deadline_seconds(state: &AppState, id: &str) -> u32 {
-    state.book().jobs.get(id).and_then(|r| r.timeout).unwrap_or(0)
+    state.registry().jobs.get(id).and_then(|r| r.timeout).unwrap_or(0)
 }
 
 /// SUBMITTED for `job_ms`, then PROCESSING for the work and at least `job_ms`.
@@ -196,8 +202,8 @@ async fn advance(state: &Arc<AppState>, record: JobRecord) -> Outcome {
     let id = record.job.id.clone();
     if record.job.state == JobState::Submitted {
         tokio::time::sleep(pause).await;
-        let mut book = state.book();
-        let Some(current) = book.jobs.get_mut(&id) else {
+        let mut registry = state.registry();
+        let Some(current) = registry.jobs.get_mut(&id) else {
             return Outcome::Abandoned;
         };
         if current.job.state != JobState::Submitted {
@@ -219,8 +225,8 @@ async fn advance(state: &Arc<AppState>, record: JobRecord) -> Outcome {
 /// Ends the job with `outcome`, unless it ended meanwhile, and posts it to its callback.
 fn finish(state: &Arc<AppState>, id: &str, outcome: Outcome) {
     let job = {
-        let mut book = state.book();
-        let Book { jobs, models, .. } = &mut *book;
+        let mut registry = state.registry();
+        let Registry { jobs, models, .. } = &mut *registry;
         let Some(record) = jobs.get_mut(id) else {
             return;
         };
@@ -267,8 +273,8 @@ fn save(store: &Store, record: &JobRecord) {
 
 /// Marks the job [`JobRecord::attempted`] and saves it, before its inputs are touched.
 fn mark_attempted(state: &AppState, id: &str) {
-    let mut book = state.book();
-    if let Some(record) = book.jobs.get_mut(id) {
+    let mut registry = state.registry();
+    if let Some(record) = registry.jobs.get_mut(id) {
         if !record.attempted {
             record.attempted = true;
             save(&state.store, record);
@@ -320,7 +326,7 @@ async fn process(state: &Arc<AppState>, job: &Job) -> Result<(Vec<SingingCloning
             }
             SingingCloningType::Generate => {
                 let profile = state
-                    .book()
+                    .registry()
                     .models
                     .profile(&spec.model_name)
                     .ok_or_else(|| format!("the model {:?} does not exist", spec.model_name))?;
@@ -352,17 +358,4 @@ fn song_name(job: &Job, output: &Output, index: usize) -> String {
     let prefix = output.smart_content_descriptor.output_prefix.as_deref().unwrap_or("");
     let suffix = if job.outputs.len() > 1 { format!("_{index}") } else { String::new() };
     format!("{prefix}{}{suffix}.wav", job.id)
-}
-
-/// Runs work (decoding, audio processing) on a blocking thread; the caller holds the job's
-/// slot. A panic there is contained (the emulator unwinds: see the workspace's
-/// `[profile.release]`) and becomes the job's error, so one bad input never takes the server down.
-pub async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, String> + Send + 'static,
-) -> Result<T, String> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result,
-        Err(e) if e.is_panic() => Err("the audio processing failed on this input (an internal error)".into()),
-        Err(_) => Err("the emulator is stopping".into()),
-    }
 }

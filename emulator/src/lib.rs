@@ -11,6 +11,7 @@
 //! ```
 
 pub mod audio;
+pub mod blocking;
 pub mod callbacks;
 pub mod config;
 pub mod errors;
@@ -24,5 +25,5 @@ pub mod server;
 pub mod state;
 pub mod store;
 
-pub use config::{Command, Config, DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY};
+pub use config::{Config, DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY};
 pub use server::Emulator;

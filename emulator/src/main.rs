@@ -3,22 +3,12 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use singing_cloning_emulator::config::USAGE;
-use singing_cloning_emulator::{Command, Config, Emulator};
+use singing_cloning_emulator::{Config, Emulator};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::parse(std::env::args().skip(1), |name| std::env::var(name).ok()) {
-        Ok(Command::Run(config)) => config,
-        Ok(Command::Help) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("singing-cloning-emulator: {message}");
-            return ExitCode::from(2);
-        }
-    };
+    // `--help` prints the flags and exits 0; a bad flag or value says what is wrong and exits 2.
+    let config = Config::from_args(std::env::args_os()).unwrap_or_else(|error| error.exit());
     let emulator = match Emulator::start(config).await {
         Ok(emulator) => emulator,
         Err(message) => {

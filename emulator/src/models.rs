@@ -1,44 +1,35 @@
-//! The voice models: the built-in `default`, the trained ones, and the names reserved
-//! by trainings still running (so that a second training of a name fails at once).
+//! The voice models: the built-in `default`, the trained ones (kept in `models.json`, see
+//! [`crate::store`]), and the names reserved by trainings still running (so that a second
+//! training of a name fails at once).
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
 use singing_cloning::{ListModelsResponse, Model};
 
+use crate::audio::cloning;
 use crate::audio::profile::VoiceProfile;
-use crate::store::ModelsFile;
+use crate::store::{ModelRecord, ModelsFile};
 
 /// The model that always exists.
 pub const DEFAULT_MODEL: &str = "default";
 
-/// A trained model as it is kept.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ModelRecord {
-    pub name: String,
-    /// Milliseconds since the epoch, as a string.
-    pub created_at: String,
-    /// The job that trained it.
-    #[serde(default)]
-    pub job_id: String,
-    pub profile: VoiceProfile,
-}
-
-/// All models, in the order ListModels gives them: `default` first, then by training time.
+/// The in-memory registry of the models, in the order ListModels gives them: `default`
+/// first, then by training time.
 #[derive(Debug, Clone)]
-pub struct ModelBook {
+pub struct ModelRegistry {
     default_created_at: String,
     trained: Vec<ModelRecord>,
     /// Model name → the training job that will create it.
     reserved: HashMap<String, String>,
 }
 
-impl ModelBook {
+impl ModelRegistry {
+    /// The models of `models.json`, none reserved.
     pub fn from_file(file: ModelsFile) -> Self {
-        ModelBook { default_created_at: file.default_created_at, trained: file.models, reserved: HashMap::new() }
+        ModelRegistry { default_created_at: file.default_created_at, trained: file.models, reserved: HashMap::new() }
     }
 
+    /// What `models.json` keeps: the trained models, not the reserved names.
     pub fn to_file(&self) -> ModelsFile {
         ModelsFile { default_created_at: self.default_created_at.clone(), models: self.trained.clone() }
     }
@@ -46,7 +37,7 @@ impl ModelBook {
     /// The profile of the model `name`.
     pub fn profile(&self, name: &str) -> Option<VoiceProfile> {
         if name == DEFAULT_MODEL {
-            return Some(VoiceProfile::default_voice());
+            return Some(cloning::default_profile());
         }
         self.trained.iter().find(|m| m.name == name).map(|m| m.profile.clone())
     }
@@ -56,6 +47,7 @@ impl ModelBook {
         name == DEFAULT_MODEL || self.reserved.contains_key(name) || self.trained.iter().any(|m| m.name == name)
     }
 
+    /// Takes `name` for the model that the training job `job_id` will create.
     pub fn reserve(&mut self, name: &str, job_id: &str) {
         self.reserved.insert(name.to_string(), job_id.to_string());
     }
@@ -65,6 +57,7 @@ impl ModelBook {
         self.reserved.retain(|_, job| job != job_id);
     }
 
+    /// Adds a trained model, freeing its reserved name.
     pub fn add(&mut self, record: ModelRecord) {
         self.reserved.remove(&record.name);
         self.trained.push(record);
@@ -76,7 +69,7 @@ impl ModelBook {
             name: DEFAULT_MODEL.into(),
             created_at: self.default_created_at.clone(),
             job_id: String::new(),
-            profile: VoiceProfile::default_voice(),
+            profile: cloning::default_profile(),
         };
         std::iter::once(default).chain(self.trained.iter().cloned()).collect()
     }

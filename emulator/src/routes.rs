@@ -17,18 +17,19 @@ use singing_cloning::model::value::SyntaxError;
 use singing_cloning::{check_request, Action, JobResponse, ListJobsResponse, Request, Value};
 
 use crate::errors::{json_response, success, ApiError};
-use crate::faults;
+use crate::faults::{self, GlobalFault};
 use crate::jobs;
 use crate::state::AppState;
 use crate::store::ContentError;
 
-/// Every route of the emulator.
-pub fn router(state: Arc<AppState>) -> Router {
+/// Every route of the emulator; the API routes are faulted by `global_fault` and by the
+/// `x-emulator-fault` header.
+pub fn router(state: Arc<AppState>, global_fault: GlobalFault) -> Router {
     let base = state.config.base.clone();
     let api = Router::new()
         .route(&format!("{base}/job"), post(job_endpoint).fallback(method_not_allowed))
         .route(&format!("{base}/music_model"), post(music_model_endpoint).fallback(method_not_allowed))
-        .layer(middleware::from_fn_with_state(Arc::clone(&state), faults::apply));
+        .layer(middleware::from_fn_with_state(Arc::new(global_fault), faults::apply));
     let admin = Router::new()
         .route("/admin/health", get(|| async { json_response(StatusCode::OK, json!({"ok": true}).to_string()) }))
         .route("/admin/jobs", get(admin_jobs))
@@ -199,7 +200,7 @@ fn api(state: &Arc<AppState>, resource: Resource, body: &[u8]) -> Result<Respons
             let jobs = jobs::with_custom_id(state, &request.custom_id);
             success(key, &ListJobsResponse { total: jobs.len() as u64, jobs })
         }
-        Request::ListModels(request) => success(key, &state.book().models.page(request.offset, request.limit)),
+        Request::ListModels(request) => success(key, &state.registry().models.page(request.offset, request.limit)),
     })
 }
 
@@ -300,7 +301,7 @@ fn content_type(path: &str) -> &'static str {
 /// GET /admin/jobs: every job in creation order, each with `errorMessage` when in ERROR.
 async fn admin_jobs(State(state): State<Arc<AppState>>) -> Response {
     let jobs: Vec<serde_json::Value> = state
-        .book()
+        .registry()
         .jobs_in_order()
         .into_iter()
         .map(|record| {
@@ -316,7 +317,7 @@ async fn admin_jobs(State(state): State<Arc<AppState>>) -> Response {
 
 /// GET /admin/models: every model with its voice profile.
 async fn admin_models(State(state): State<Arc<AppState>>) -> Response {
-    let models = state.book().models.all();
+    let models = state.registry().models.all();
     json_response(StatusCode::OK, json!({"total": models.len(), "models": models}).to_string())
 }
 

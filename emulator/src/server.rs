@@ -26,24 +26,12 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use crate::config::Config;
-use crate::faults::FaultSpec;
+use crate::faults::{AbortConnection, FaultSpec, GlobalFault};
 use crate::jobs::{self, now_ms};
-use crate::models::ModelBook;
-use crate::state::{AppState, Book};
+use crate::models::ModelRegistry;
+use crate::state::{AppState, Registry};
 use crate::store::{ModelsFile, Store};
 use crate::{routes, samples};
-
-/// Marks a response whose connection must be closed without sending it.
-#[derive(Debug, Clone, Copy)]
-pub struct AbortConnection;
-
-impl std::fmt::Display for AbortConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection closed by an emulated fault")
-    }
-}
-
-impl std::error::Error for AbortConnection {}
 
 /// A running emulator.
 pub struct Emulator {
@@ -65,23 +53,24 @@ impl Emulator {
         };
         let store =
             Store::open(&root).map_err(|e| format!("cannot open the data directory {}: {e}", root.display()))?;
-        let book = {
+        let registry = {
             let store = store.clone();
-            tokio::task::spawn_blocking(move || open_book(&store)).await.map_err(|e| e.to_string())??
+            tokio::task::spawn_blocking(move || open_registry(&store)).await.map_err(|e| e.to_string())??
         };
         let listener = TcpListener::bind((config.host.as_str(), config.port))
             .await
             .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let state = Arc::new(AppState::new(config, store, book, global_fault, format!("http://{addr}")));
+        let state = Arc::new(AppState::new(config, store, registry, format!("http://{addr}")));
         let (shutdown, _) = watch::channel(false);
         let limits = Limits::of(&state.config);
-        let router = routes::router(Arc::clone(&state));
+        let router = routes::router(Arc::clone(&state), GlobalFault::new(global_fault));
         let accept = tokio::spawn(accept_loop(listener, router, limits, shutdown.subscribe()));
         jobs::resume_unfinished(&state);
         Ok(Emulator { addr, state, shutdown, accept })
     }
 
+    /// The address it listens on (the port picked, for a configured port of 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -96,10 +85,12 @@ impl Emulator {
         self.state.api_url()
     }
 
+    /// Where its jobs, models and files live.
     pub fn data_dir(&self) -> &Path {
         self.state.store.root()
     }
 
+    /// The settings it was started with.
     pub fn config(&self) -> &Config {
         &self.state.config
     }
@@ -115,8 +106,9 @@ impl Emulator {
     }
 }
 
-/// Reads the jobs and models of the data directory, writing the samples and `models.json` on first use.
-fn open_book(store: &Store) -> Result<Book, String> {
+/// Reads the registry of jobs and models from the data directory, writing the samples and
+/// `models.json` on first use.
+fn open_registry(store: &Store) -> Result<Registry, String> {
     samples::ensure(store)?;
     let models = match store.load_models().map_err(|e| format!("cannot read models.json: {e}"))? {
         Some(file) => file,
@@ -129,7 +121,7 @@ fn open_book(store: &Store) -> Result<Book, String> {
     let records = store.load_jobs().map_err(|e| format!("cannot read the jobs: {e}"))?;
     let next_seq = records.iter().map(|r| r.seq + 1).max().unwrap_or(0);
     let jobs: HashMap<String, _> = records.into_iter().map(|r| (r.job.id.clone(), r)).collect();
-    Ok(Book { jobs, next_seq, models: ModelBook::from_file(models) })
+    Ok(Registry { jobs, next_seq, models: ModelRegistry::from_file(models) })
 }
 
 /// The connection limits of `--header-timeout-ms`, `--idle-timeout-ms` and `--max-connections`.

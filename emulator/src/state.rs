@@ -1,28 +1,31 @@
-//! What the running emulator holds: its settings, the data directory, the jobs and
-//! models behind one lock, the HTTP client for downloads and callbacks, and its tasks.
+//! What the running emulator holds: its settings, the data directory, the registry of jobs
+//! and models behind one lock, the HTTP client for downloads and callbacks, and its tasks.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
 use crate::config::Config;
-use crate::faults::FaultSpec;
-use crate::models::ModelBook;
+use crate::models::ModelRegistry;
 use crate::store::{JobRecord, Store};
 
-/// Jobs and models; changed only under [`AppState::book`]'s lock, and saved before it is released.
+/// The in-memory registry of jobs and models, as the data directory holds them; changed only
+/// under [`AppState::registry`]'s lock, and saved before it is released.
 #[derive(Debug)]
-pub struct Book {
+pub struct Registry {
+    /// Every job, by id.
     pub jobs: HashMap<String, JobRecord>,
+    /// The creation number of the next job ([`JobRecord::seq`]).
     pub next_seq: u64,
-    pub models: ModelBook,
+    /// Every model, and the names that trainings still running will take.
+    pub models: ModelRegistry,
 }
 
-impl Book {
+impl Registry {
     /// Every job in creation order.
     pub fn jobs_in_order(&self) -> Vec<&JobRecord> {
         let mut jobs: Vec<&JobRecord> = self.jobs.values().collect();
@@ -31,17 +34,17 @@ impl Book {
     }
 }
 
+/// The emulator's state, shared by its routes, job workers and callbacks.
 pub struct AppState {
+    /// The settings it was started with.
     pub config: Config,
+    /// The data directory.
     pub store: Store,
-    book: Mutex<Book>,
+    registry: Mutex<Registry>,
     /// For URL inputs and callbacks.
     pub http: reqwest::Client,
+    /// Its job workers and callbacks.
     pub tasks: Tasks,
-    /// The global fault, from `--fault`.
-    pub global_fault: Option<FaultSpec>,
-    /// API requests seen, for `--fault …@N`.
-    pub api_requests: AtomicU64,
     /// Jobs working at once (downloading, decoding and processing their audio): one per
     /// core unless `--concurrent-jobs` says otherwise. A job holds its slot from its first
     /// download to its last write, so memory is bounded by slots × one job's inputs.
@@ -51,25 +54,24 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store, book: Book, global_fault: Option<FaultSpec>, origin: String) -> Self {
+    /// The state of an emulator that clients reach at `origin`.
+    pub fn new(config: Config, store: Store, registry: Registry, origin: String) -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let slots = if config.concurrent_jobs == 0 { cores } else { config.concurrent_jobs };
         AppState {
             config,
             store,
-            book: Mutex::new(book),
+            registry: Mutex::new(registry),
             http: reqwest::Client::new(),
             tasks: Tasks::default(),
-            global_fault,
-            api_requests: AtomicU64::new(0),
             audio_slots: Semaphore::new(slots),
             origin,
         }
     }
 
     /// The jobs and models, locked. A panic elsewhere never makes them unreachable.
-    pub fn book(&self) -> MutexGuard<'_, Book> {
-        self.book.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The public URL of the API: origin and base.

@@ -6,6 +6,8 @@
 //! <data-dir>/cos/<contentId>/<path>  the content store, served at GET /cos/{contentId}/{path}
 //! ```
 //! Every file is written to a temporary name and renamed, so a crash never leaves half a file.
+//! The records kept ([`JobRecord`], [`ModelRecord`], [`ModelsFile`]) are defined here, with the
+//! files they are kept in.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -14,7 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use singing_cloning::Job;
 
-use crate::models::ModelRecord;
+use crate::audio::profile::VoiceProfile;
 
 /// A job as it is kept: the wire job and what the wire does not carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +37,19 @@ pub struct JobRecord {
     /// instead of being tried again, so that one bad input cannot crash every restart.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub attempted: bool,
+}
+
+/// A trained model as it is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelRecord {
+    pub name: String,
+    /// Milliseconds since the epoch, as a string.
+    pub created_at: String,
+    /// The job that trained it.
+    #[serde(default)]
+    pub job_id: String,
+    pub profile: VoiceProfile,
 }
 
 /// `models.json`.

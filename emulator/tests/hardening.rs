@@ -113,7 +113,7 @@ async fn a_wav_with_a_zero_sample_rate_ends_its_job_in_error_and_the_server_live
 
 #[tokio::test]
 async fn a_panic_in_blocking_work_becomes_an_error() {
-    let result: Result<(), String> = singing_cloning_emulator::jobs::run_blocking(|| panic!("a decoder bug")).await;
+    let result: Result<(), String> = singing_cloning_emulator::blocking::run_blocking(|| panic!("a decoder bug")).await;
     let message = result.unwrap_err();
     assert!(message.contains("internal error") && !message.contains("a decoder bug"), "{message}");
 }

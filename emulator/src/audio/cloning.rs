@@ -13,10 +13,12 @@
 //!   and moved to its envelope statistics; WORLD's synthesis; the blocks joined with
 //!   crossfades aligned on the waveform; with separation, mixed back over the accompaniment.
 
-use super::profile::{self, VoiceProfile};
+use std::sync::OnceLock;
+
+use super::profile::{self, VoiceProfile, DEFAULT_MEDIAN_HZ};
 use super::resample::{self, Interpolator};
-use super::timbre::{self, EnvelopeMap, BANDS};
-use super::{pitch, separate, world, Audio};
+use super::timbre::{self, EnvelopeMap, Timbre, BANDS};
+use super::{pitch, separate, synth, world, Audio};
 
 /// The largest pitch shift, either way: two octaves.
 pub const MAX_SHIFT: f64 = 4.0;
@@ -151,11 +153,41 @@ fn clean_fundamental(f0: &[f64]) -> Vec<f64> {
     out
 }
 
-/// The band envelopes of the voiced frames of a mono signal (the timbre's raw material).
-pub fn envelope_frames(samples: &[f32], rate: u32) -> Vec<[f32; BANDS]> {
-    let work = Work::new(samples, rate);
-    let f0 = work.fundamental();
-    work.voiced_bands(&f0, 1)
+/// The `default` model: a register around [`DEFAULT_MEDIAN_HZ`] (A3) and the timbre of the
+/// built-in synthetic singer ([`default_timbre`]).
+pub fn default_profile() -> VoiceProfile {
+    VoiceProfile {
+        median_hz: DEFAULT_MEDIAN_HZ,
+        low_hz: DEFAULT_MEDIAN_HZ * 2f64.powf(-5.0 / 12.0),
+        high_hz: DEFAULT_MEDIAN_HZ * 2f64.powf(7.0 / 12.0),
+        spread_semitones: 3.0,
+        voiced_fraction: 0.8,
+        epochs: 0,
+        training_seconds: 0.0,
+        history: Vec::new(),
+        timbre: Some(default_timbre().clone()),
+    }
+}
+
+/// The `default` voice's timbre: learned once per process from the built-in synthetic singer
+/// (`synth::default_voice`), with the analysis training uses, so it is the same on every
+/// start; it is the reference of every formant scale (its own is 1).
+pub fn default_timbre() -> &'static Timbre {
+    static DEFAULT: OnceLock<Timbre> = OnceLock::new();
+    DEFAULT.get_or_init(|| {
+        let voice = synth::default_voice();
+        let work = Work::new(&voice.channels[0], voice.rate);
+        let frames = work.voiced_bands(&work.fundamental(), 1);
+        let (mean_db, spread_db) = timbre::statistics(&frames);
+        Timbre {
+            formant_scale: 1.0,
+            bands_hz: (0..BANDS).map(timbre::band_hz).collect(),
+            mean_db,
+            spread_db,
+            frames: frames.len(),
+            scale_history: Vec::new(),
+        }
+    })
 }
 
 /// Trains a model on `audio` (its vocal, with `separate`): register and timbre.
@@ -169,7 +201,7 @@ pub fn learn(audio: &Audio, epochs: u32, separate: bool) -> Result<VoiceProfile,
         frames: f0.iter().map(|&f| (f > 0.0).then_some(f)).collect(),
     };
     let mut learned = profile::train(&track, audio.seconds(), epochs)?;
-    learned.timbre = profile::train_timbre(&work.voiced_bands(&f0, 1), learned.epochs);
+    learned.timbre = profile::train_timbre(&work.voiced_bands(&f0, 1), learned.epochs, default_timbre());
     Ok(learned)
 }
 
@@ -323,7 +355,6 @@ fn best_lag(out: &[f32], y: &[f64], start: usize, zone: std::ops::Range<usize>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::synth;
 
     #[test]
     fn one_frame_errors_leave_the_f0_track() {

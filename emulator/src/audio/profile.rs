@@ -3,8 +3,6 @@
 //! recordings epoch by epoch (each epoch a bootstrap resample of the voiced frames,
 //! averaged into the estimate, so it converges on the recordings' statistics).
 
-use std::sync::OnceLock;
-
 use serde::{Deserialize, Serialize};
 
 use super::pitch::{median, PitchTrack};
@@ -41,50 +39,14 @@ pub struct VoiceProfile {
     pub timbre: Option<Timbre>,
 }
 
-impl VoiceProfile {
-    /// The `default` model.
-    pub fn default_voice() -> Self {
-        VoiceProfile {
-            median_hz: DEFAULT_MEDIAN_HZ,
-            low_hz: DEFAULT_MEDIAN_HZ * 2f64.powf(-5.0 / 12.0),
-            high_hz: DEFAULT_MEDIAN_HZ * 2f64.powf(7.0 / 12.0),
-            spread_semitones: 3.0,
-            voiced_fraction: 0.8,
-            epochs: 0,
-            training_seconds: 0.0,
-            history: Vec::new(),
-            timbre: Some(default_timbre().clone()),
-        }
-    }
-}
-
-/// The `default` voice's timbre: learned once per process from the built-in synthetic singer
-/// (`synth::default_voice`), so it is the same on every start; it is the reference of every
-/// formant scale (its own is 1).
-pub fn default_timbre() -> &'static Timbre {
-    static DEFAULT: OnceLock<Timbre> = OnceLock::new();
-    DEFAULT.get_or_init(|| {
-        let voice = super::synth::default_voice();
-        let frames = super::cloning::envelope_frames(&voice.channels[0], voice.rate);
-        let (mean_db, spread_db) = timbre::statistics(&frames);
-        Timbre {
-            formant_scale: 1.0,
-            bands_hz: (0..BANDS).map(timbre::band_hz).collect(),
-            mean_db,
-            spread_db,
-            frames: frames.len(),
-            scale_history: Vec::new(),
-        }
-    })
-}
-
 /// Learns a timbre from the band envelopes of voiced frames over `epochs` epochs (each a
-/// bootstrap resample, averaged into the estimate at rate 1/epoch, as the register is).
-pub fn train_timbre(frames: &[[f32; BANDS]], epochs: u32) -> Option<Timbre> {
+/// bootstrap resample, averaged into the estimate at rate 1/epoch, as the register is); its
+/// formant scale is measured against `reference` (the `default` voice's timbre).
+pub fn train_timbre(frames: &[[f32; BANDS]], epochs: u32, reference: &Timbre) -> Option<Timbre> {
     if frames.len() < MIN_VOICED_FRAMES {
         return None;
     }
-    let reference = &default_timbre().mean_db;
+    let reference = &reference.mean_db;
     let mut random = SplitMix(frames.len() as u64 ^ 0x5851_f42d_4c95_7f2d);
     let (mut mean, mut spread) = (vec![0.0; BANDS], vec![0.0; BANDS]);
     let mut scale_history = Vec::new();
