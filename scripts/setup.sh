@@ -47,6 +47,8 @@ bash scripts/setup-browsers.sh
 
 # The voice checks' Python environment (.venv-voice/: numpy, scipy, pyworld from PyPI).
 bash scripts/setup-voice.sh
+# moto's S3 server (.venv-s3/), for the storage tests.
+bash scripts/setup-s3.sh
 
 # npm ci only when node_modules is missing or older than the lock file: the project's own, and the
 # consumer apps' (tests/consumers: Vite, webpack, Next.js, Bun, pinned), kept between runs.

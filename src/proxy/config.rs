@@ -99,6 +99,8 @@ pub struct ProxyConfig {
     pub client_address_header: Option<String>,
     /// The largest upstream answer read, in bytes.
     pub max_upstream_bytes: usize,
+    /// Object storage for uploads and results; without it those routes answer 404.
+    pub storage: Option<crate::proxy::storage::Storage>,
 }
 
 /// The keys of the config object (besides `authenticate`, a function the JavaScript face reads).
@@ -360,6 +362,7 @@ impl ProxyConfig {
             limits,
             client_address_header,
             max_upstream_bytes,
+            storage: None,
         })
     }
 }

@@ -92,6 +92,16 @@ error_codes! {
     CallbackUnverified = "callback_unverified",
     /// The callback target did not accept the job (502).
     CallbackDeliveryFailed = "callback_delivery_failed",
+    /// The proxy has no `storage` settings: uploads and results are off (404).
+    StorageNotConfigured = "storage_not_configured",
+    /// The proxy's storage settings cannot sign the object (500).
+    StorageMisconfigured = "storage_misconfigured",
+    /// The identity's daily uploads or bytes are used up; `Retry-After` says when (429).
+    UploadQuotaExceeded = "upload_quota_exceeded",
+    /// The job has not completed, so it has no result file yet (409).
+    ResultNotReady = "result_not_ready",
+    /// The job has no result file at that output index (404).
+    ResultNotFound = "result_not_found",
     /// The ready Worker's env holds a wrong config; `issues` name the settings (500).
     Misconfigured = "misconfigured",
 }

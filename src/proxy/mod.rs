@@ -27,6 +27,7 @@ pub mod scrub;
 pub mod session;
 pub mod signing;
 pub mod storage;
+pub mod uploads;
 pub mod upstream;
 pub mod webhook;
 

@@ -38,6 +38,14 @@ pub struct Planned {
     pub way: Way,
 }
 
+/// The scope of `identity`'s names.
+pub fn scope_of(config: &ProxyConfig, identity: &str) -> Scope {
+    Scope {
+        prefix: identity::scope_prefix(&config.proxy_secret, identity),
+        models: config.models == Models::PerIdentity,
+    }
+}
+
 /// Plans the request `bytes` posted to `endpoint` by `identity`. `check_target` is the
 /// callback-target check as the platform's URL parser reads the target.
 pub fn plan(
@@ -53,10 +61,7 @@ pub fn plan(
         let message = "the proxy's policy does not allow this request";
         return Err(Reply::error_with_issues(403, ProxyErrorCode::ForbiddenByPolicy, message, &issues));
     }
-    let scope = Scope {
-        prefix: identity::scope_prefix(&config.proxy_secret, identity),
-        models: config.models == Models::PerIdentity,
-    };
+    let scope = scope_of(config, identity);
     let issues = scope.scope_request(&mut envelope);
     if !issues.is_empty() {
         let message = "the body breaks rules of the API behind this proxy";

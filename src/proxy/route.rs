@@ -33,6 +33,13 @@ pub enum Route {
     Api(Endpoint),
     /// `{prefix}/callbacks/{token}`.
     Callback(String),
+    /// `POST {prefix}/uploads`.
+    Uploads,
+    /// `GET {prefix}/results/{jobId}[/{outputIndex}]`.
+    Result {
+        job_id: String,
+        output: usize,
+    },
     /// Anything else: 404.
     Unknown,
 }
@@ -43,10 +50,26 @@ pub fn route(path: &str, prefix: &str) -> Route {
     match rest {
         "/job" => Route::Api(Endpoint::Job),
         "/music_model" => Route::Api(Endpoint::MusicModel),
-        _ => match rest.strip_prefix(CALLBACK_ROUTE) {
-            Some(token) if !token.is_empty() && !token.contains('/') => Route::Callback(token.into()),
-            _ => Route::Unknown,
-        },
+        "/uploads" => Route::Uploads,
+        _ => {
+            if let Some(token) = rest.strip_prefix(CALLBACK_ROUTE) {
+                return match token {
+                    "" => Route::Unknown,
+                    token if token.contains('/') => Route::Unknown,
+                    token => Route::Callback(token.into()),
+                };
+            }
+            let Some(result) = rest.strip_prefix("/results/") else { return Route::Unknown };
+            let (job_id, output) = result.split_once('/').unwrap_or((result, "0"));
+            let id_ok = !job_id.is_empty() && job_id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            let output = output.parse::<usize>().ok().filter(|_| output.bytes().all(|b| b.is_ascii_digit()));
+            match output {
+                Some(output) if id_ok && job_id != "." && job_id != ".." => {
+                    Route::Result { job_id: job_id.into(), output }
+                }
+                _ => Route::Unknown,
+            }
+        }
     }
 }
 
@@ -64,7 +87,7 @@ pub fn path_of(url: &str) -> &str {
 }
 
 /// What a request's route, method and declared length allow, before any body is read:
-/// `Ok(route)` for a POST to one of the proxy's routes; otherwise its answer (404; 204
+/// `Ok(route)` for a POST to one of the proxy's routes (a GET of a result); otherwise its answer (404; 204
 /// to an OPTIONS preflight, with CORS headers when `origin_allowed`; 405; or 413 when
 /// `Content-Length` is over `max_body_bytes`).
 pub fn admit(
@@ -79,19 +102,21 @@ pub fn admit(
     if route == Route::Unknown {
         return Err(Reply::error(404, ProxyErrorCode::NotFound, "no such route"));
     }
-    match method {
-        "POST" => {}
-        "OPTIONS" => {
-            let mut reply = Reply::empty(204).with_header("allow", ALLOW.into());
-            if origin_allowed {
-                reply.headers.extend(cors::preflight_headers());
-            }
-            return Err(reply);
+    // Results are read with GET (a page's `<audio src>` follows the redirect); everything else is posted.
+    let (expected, allow) = match route {
+        Route::Result { .. } => ("GET", "GET, OPTIONS"),
+        _ => ("POST", "POST, OPTIONS"),
+    };
+    if method == "OPTIONS" {
+        let mut reply = Reply::empty(204).with_header("allow", allow.into());
+        if origin_allowed {
+            reply.headers.extend(cors::preflight_headers());
         }
-        _ => {
-            let reply = Reply::error(405, ProxyErrorCode::MethodNotAllowed, "only POST is answered here");
-            return Err(reply.with_header("allow", ALLOW.into()));
-        }
+        return Err(reply);
+    }
+    if method != expected {
+        let reply = Reply::error(405, ProxyErrorCode::MethodNotAllowed, "this route does not answer this method");
+        return Err(reply.with_header("allow", allow.into()));
     }
     let declared: Option<u64> = content_length.and_then(|l| l.trim().parse().ok());
     if declared.is_some_and(|length| length > max_body_bytes as u64) {
@@ -99,9 +124,6 @@ pub fn admit(
     }
     Ok(route)
 }
-
-/// The methods the routes answer.
-const ALLOW: &str = "POST, OPTIONS";
 
 /// The 413 for a body over the limit, by its declared length or as it is read.
 pub fn too_large() -> Reply {
@@ -132,6 +154,21 @@ mod tests {
             assert_eq!(route(path, p), Route::Unknown, "{path}");
         }
         assert_eq!(route("/job", ""), Route::Api(Endpoint::Job));
+        assert_eq!(route("/api/singing-cloning/uploads", p), Route::Uploads);
+        let result = |id: &str, output| Route::Result { job_id: id.into(), output };
+        assert_eq!(route("/api/singing-cloning/results/job-1_a.b", p), result("job-1_a.b", 0));
+        assert_eq!(route("/api/singing-cloning/results/job-1/2", p), result("job-1", 2));
+        for path in [
+            "/results/",
+            "/results/a/",
+            "/results/a/b",
+            "/results/a/+1",
+            "/results/a/1/2",
+            "/results/..",
+            "/results/a%2F",
+        ] {
+            assert_eq!(route(&format!("/api/singing-cloning{path}"), p), Route::Unknown, "{path}");
+        }
     }
 
     #[test]

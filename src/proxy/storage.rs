@@ -24,6 +24,54 @@ pub const AUDIO_TYPES: [(&str, &str); 6] = [
 /// Longest validity S3 accepts for a presigned URL: 7 days.
 pub const MAX_EXPIRES_S: u64 = 604_800;
 
+/// The proxy's `storage` settings (docs/proxy.md): where uploads go, how long each
+/// presigned URL lasts, and the daily quota of each identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Storage {
+    /// The S3 API's base URL (`https://s3.us-east-1.amazonaws.com`, `https://cos.ap-guangzhou.myqcloud.com`, …).
+    pub endpoint: String,
+    /// The bucket uploads go to.
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// The largest upload, in bytes.
+    pub max_upload_bytes: u64,
+    /// How long a presigned PUT lasts.
+    pub upload_expires_s: u64,
+    /// How long an upload's presigned GET (a job's input) lasts: long enough for a job.
+    pub input_expires_s: u64,
+    /// How long a result's presigned GET lasts.
+    pub result_expires_s: u64,
+    /// Uploads per identity per day (UTC).
+    pub daily_uploads: u32,
+    /// Bytes uploaded per identity per day (UTC).
+    pub daily_upload_bytes: u64,
+    /// The bucket of each content repository (`contentId`) that results are written to;
+    /// a repository not listed is the bucket of the same name.
+    pub repositories: Vec<(String, String)>,
+}
+
+/// Defaults of the optional settings.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 50_000_000;
+pub const DEFAULT_UPLOAD_EXPIRES_S: u64 = 900;
+pub const DEFAULT_INPUT_EXPIRES_S: u64 = 21_600;
+pub const DEFAULT_RESULT_EXPIRES_S: u64 = 300;
+pub const DEFAULT_DAILY_UPLOADS: u32 = 100;
+pub const DEFAULT_DAILY_UPLOAD_BYTES: u64 = 1_000_000_000;
+
+impl Storage {
+    /// The bucket of content repository `content_id`.
+    pub fn bucket_of<'a>(&'a self, content_id: &'a str) -> &'a str {
+        self.repositories.iter().find(|(id, _)| id == content_id).map_or(content_id, |(_, bucket)| bucket.as_str())
+    }
+
+    /// The signer for these settings.
+    pub fn store(&self) -> Result<Store, StoreError> {
+        Store::new(&self.endpoint, &self.region, &self.access_key_id, &self.secret_access_key)
+    }
+}
+
 /// Where objects live and the key pair that signs for them.
 pub struct Store {
     endpoint: url::Url,

@@ -23,6 +23,7 @@ use super::config::ProxyConfig;
 use super::cors::{self, Origin};
 use super::error_code::ProxyErrorCode;
 use super::idempotency::{MAX_REMEMBERED, REMEMBER_MS};
+use super::identity;
 use super::listing::ModelListing;
 use super::outbound;
 use super::plan::{self, Planned, Way};
@@ -32,6 +33,7 @@ use super::route::{self, Endpoint, Route};
 use super::scrub::Scrubber;
 use super::session::{self, Caller, HookAnswer};
 use super::signing;
+use super::uploads::{self, DailyQuota};
 use super::upstream::{self, Outgoing};
 use super::webhook::{self, MAX_DELIVERED};
 use crate::error::IssueCode;
@@ -57,6 +59,8 @@ struct State {
     /// Jobs whose callbacks were delivered (or are being delivered), against replays.
     delivered: RefCell<Recent<()>>,
     creates: RefCell<Recent<CreateInFlight>>,
+    /// Each identity's uploads today, against the daily quota.
+    uploads: RefCell<DailyQuota>,
     scrubber: Scrubber,
     webhook_key: Vec<u8>,
 }
@@ -79,6 +83,7 @@ impl ProxyHandler {
             admission: RefCell::new(Admission::new(&config.limits)),
             delivered: RefCell::new(Recent::new(f64::INFINITY, MAX_DELIVERED)),
             creates: RefCell::new(Recent::new(REMEMBER_MS, MAX_REMEMBERED)),
+            uploads: RefCell::default(),
             config,
             authenticate,
             fetch,
@@ -143,6 +148,7 @@ async fn dispatch(state: &State, request: &JsRequest, origin: &Origin, client: &
     match admitted {
         Ok(Route::Api(endpoint)) => api(state, request, &url, endpoint, client).await,
         Ok(Route::Callback(token)) => callback_in(state, request, &token, client).await,
+        Ok(route @ (Route::Uploads | Route::Result { .. })) => files(state, request, &url, route, client).await,
         Ok(Route::Unknown) => Reply::error(404, ProxyErrorCode::NotFound, "no such route"),
         Err(reply) => reply,
     }
@@ -168,10 +174,12 @@ async fn identify(state: &State, request: &JsRequest, url: &str, client: &Client
     // The borrow ends within the statement: no await holds it.
     let allowed = state.admission.borrow_mut().new_session(client.address.as_deref(), now_ms());
     allowed.map_err(|refused| refused.reply())?;
-    let random = random_bytes().ok_or_else(|| {
-        Reply::error(500, ProxyErrorCode::NoRandomSource, "the platform has no crypto.getRandomValues")
-    })?;
+    let random = random_bytes().ok_or_else(no_random_source)?;
     Ok(session::new_session(&state.config, &random, now_s, url))
+}
+
+fn no_random_source() -> Reply {
+    Reply::error(500, ProxyErrorCode::NoRandomSource, "the platform has no crypto.getRandomValues")
 }
 
 /// Calls the `authenticate` hook and awaits its answer when it is a promise (or thenable).
@@ -231,6 +239,66 @@ async fn identified_api(state: &State, request: &JsRequest, endpoint: Endpoint, 
     match answer {
         Ok(answer) => upstream::for_caller(envelope.action(), &answer, &scope, config, &state.scrubber),
         Err(reply) => reply,
+    }
+}
+
+/// Uploads and results (see [`super::uploads`]): for identified callers, when the proxy has storage.
+async fn files(state: &State, request: &JsRequest, url: &str, route: Route, client: &Client) -> Reply {
+    let config = &state.config;
+    let Some(storage) = &config.storage else {
+        let message = "this proxy has no storage: its operator has not set SINGING_CLONING_STORAGE_*";
+        return Reply::error(404, ProxyErrorCode::StorageNotConfigured, message);
+    };
+    let Ok(store) = storage.store() else { return uploads::storage_misconfigured() };
+    if route == Route::Uploads && !super::inbound::is_json(header(request, "content-type").as_deref()) {
+        let message = "the body must be sent as application/json";
+        return Reply::error(415, ProxyErrorCode::UnsupportedMediaType, message);
+    }
+    let caller = match identify(state, request, url, client).await {
+        Ok(caller) => caller,
+        Err(reply) => return reply,
+    };
+    // The borrow ends within the statement: no await holds it.
+    let admitted =
+        state.admission.borrow_mut().request(&caller.identity, caller.anonymous, client.address.as_deref(), now_ms());
+    if let Err(refused) = admitted {
+        return refused.reply();
+    }
+    let prefix = identity::scope_prefix(&config.proxy_secret, &caller.identity);
+    let now_s = (now_ms() / 1000.0) as i64;
+    let reply = match route {
+        Route::Result { job_id, output } => {
+            let scope = plan::scope_of(config, &caller.identity);
+            let read = Envelope::new(Request::GetJob(GetJobRequest { id: job_id }));
+            match forward(state, &read).await {
+                Ok(answer) => match uploads::owned_job(&answer, &scope, &state.scrubber) {
+                    Ok(job) => uploads::result_redirect(&store, storage, &job, output, now_s),
+                    Err(reply) => reply,
+                },
+                Err(reply) => reply,
+            }
+        }
+        _ => {
+            let bytes = match read_body(state, request).await {
+                Ok(bytes) => bytes,
+                Err(reply) => return reply,
+            };
+            let asked = match uploads::read_request(&bytes, storage.max_upload_bytes) {
+                Ok(asked) => asked,
+                Err(reply) => return reply,
+            };
+            // The borrow ends within the statement: no await holds it.
+            let taken = state.uploads.borrow_mut().take(&caller.identity, asked.size, storage, now_s);
+            match (taken, random_bytes()) {
+                (Err(reply), _) => reply,
+                (Ok(()), None) => no_random_source(),
+                (Ok(()), Some(random)) => uploads::presign_upload(&store, storage, &prefix, &random, &asked, now_s),
+            }
+        }
+    };
+    match caller.set_cookie {
+        Some(cookie) => reply.with_header("set-cookie", cookie),
+        None => reply,
     }
 }
 
