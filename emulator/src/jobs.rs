@@ -332,7 +332,8 @@ async fn process(state: &Arc<AppState>, job: &Job) -> Result<(Vec<SingingCloning
                     .ok_or_else(|| format!("the model {:?} does not exist", spec.model_name))?;
                 let song_name = song_name(job, output, index);
                 let content_id = output.content_id.clone().unwrap_or_default();
-                let destination = output.destination.clone().unwrap_or_else(|| "/".into());
+                let destination =
+                    output.destination.as_deref().unwrap_or(singing_cloning::model::job::DEFAULT_DESTINATION);
                 let path = state
                     .store
                     .content_path(&content_id, &format!("{destination}/{song_name}"))

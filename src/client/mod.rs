@@ -16,8 +16,8 @@ use web_sys::AbortSignal;
 use crate::error::{Error, Issue, IssueCode};
 use crate::js::answer_to_js;
 use crate::js::value::{from_js, to_js};
-use crate::model::job_builder::{generate_body, result_url, train_body};
-use crate::model::music_model::MAX_LIST_MODELS_LIMIT;
+use crate::model::job_builder::{create_job_body, result_url, GenerateParams, TrainParams};
+use crate::model::music_model::{LIST_MODELS_TYPE, MAX_LIST_MODELS_LIMIT};
 use crate::model::{parse_response, validate, Action, Credentials, JobState, ParsedResponse, Timing, Value};
 use crate::retry::{Decision, PollSchedule, RetryPolicy};
 use crate::transport::{self, post_json};
@@ -121,43 +121,48 @@ impl SingingCloningClient {
         #[wasm_bindgen(unchecked_param_type = "CreateJobRequest")] request: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let config = self.config.clone();
-        let request = from_js(&request).map_err(|mut issue| {
-            issue.path = prefixed("createJobRequest", &issue.path);
-            Error::Validation { issues: vec![issue] }
+        let prepared = signal_of(options).and_then(|signal| {
+            let request = from_js(&request).map_err(|mut issue| {
+                issue.path = prefixed("createJobRequest", &issue.path);
+                Error::Validation { issues: vec![issue] }
+            })?;
+            let body = Value::Object(vec![
+                ("action".into(), Value::String(Action::CreateJob.name().into())),
+                (Action::CreateJob.request_key().into(), request),
+            ]);
+            Ok((body, signal))
         });
-        promise(Box::pin(async move {
-            let signal = Options::new(options.unwrap_or_default(), "options")?.signal()?;
-            let mut body = Value::Object(vec![("action".into(), Value::String("CreateJob".into()))]);
-            body.set("createJobRequest", request?);
-            create_job(&config, body, signal.as_ref()).await
-        }))
+        self.start_create_job(prepared)
     }
 
-    /// Sings a song with a model: `{ url | source | sourceData, modelName, contentId,
-    /// destination?, outputPrefix?, separateVocals?, callback?, customId?, timeout?, signal? }`.
+    /// Sings a song with a model: `GenerateParams`, and the call's `signal`.
     /// Issues are named by these parameters.
     #[wasm_bindgen(unchecked_return_type = "Promise<JobWithStatus>")]
-    pub fn generate(&self, #[wasm_bindgen(unchecked_param_type = "GenerateParams")] params: JsValue) -> Promise {
-        self.friendly(params, generate_body)
+    pub fn generate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "GenerateParams & CallOptions")] params: JsValue,
+    ) -> Promise {
+        self.create_job_from_params(params, create_job_body::<GenerateParams>)
     }
 
-    /// Trains a model: `{ url | source | sourceData, modelName, totalEpoch?, callback?,
-    /// customId?, timeout?, signal? }`.
+    /// Trains a model: `TrainParams`, and the call's `signal`. Issues are named by these parameters.
     #[wasm_bindgen(unchecked_return_type = "Promise<JobWithStatus>")]
-    pub fn train(&self, #[wasm_bindgen(unchecked_param_type = "TrainParams")] params: JsValue) -> Promise {
-        self.friendly(params, train_body)
+    pub fn train(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "TrainParams & CallOptions")] params: JsValue,
+    ) -> Promise {
+        self.create_job_from_params(params, create_job_body::<TrainParams>)
     }
 
-    fn friendly(&self, params: JsValue, build: fn(&Value) -> Result<Value, Vec<Issue>>) -> Promise {
-        let config = self.config.clone();
-        promise(Box::pin(async move {
-            let signal = Options::new(params.clone(), "params")?.signal()?;
-            let mut value = from_js(&params).map_err(|issue| Error::Validation { issues: vec![issue] })?;
-            value.remove("signal");
-            let body = build(&value).map_err(|issues| Error::Validation { issues })?;
-            create_job(&config, body, signal.as_ref()).await
-        }))
+    /// CreateJob from the parameters of `generate` or `train`, which `body_of` reads
+    /// (the `signal` is no parameter it knows, so it leaves it out).
+    fn create_job_from_params(&self, params: JsValue, body_of: fn(&Value) -> Result<Value, Vec<Issue>>) -> Promise {
+        let prepared = Options::new(params.clone(), "params").and_then(|options| options.signal()).and_then(|signal| {
+            let params = from_js(&params).map_err(|issue| Error::Validation { issues: vec![issue] })?;
+            let body = body_of(&params).map_err(|issues| Error::Validation { issues })?;
+            Ok((body, signal))
+        });
+        self.start_create_job(prepared)
     }
 
     /// The job with this id.
@@ -167,12 +172,8 @@ impl SingingCloningClient {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let config = self.config.clone();
-        promise(Box::pin(async move {
-            let signal = Options::new(options.unwrap_or_default(), "options")?.signal()?;
-            let parsed = get_job(&config, string_arg(&id, "id")?, signal.as_ref()).await?;
-            Ok(job_of(&parsed))
-        }))
+        let prepared = signal_of(options).and_then(|signal| Ok((get_job_request(string_arg(&id, "id")?), signal)));
+        self.start_call(Action::GetJob, prepared, job_of)
     }
 
     /// Every job with this `customId`: `{ jobs, total }`.
@@ -182,12 +183,9 @@ impl SingingCloningClient {
         #[wasm_bindgen(unchecked_param_type = "string")] custom_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let config = self.config.clone();
-        promise(Box::pin(async move {
-            let signal = Options::new(options.unwrap_or_default(), "options")?.signal()?;
-            let parsed = list_jobs(&config, string_arg(&custom_id, "customId")?, signal.as_ref()).await?;
-            Ok(payload(&parsed))
-        }))
+        let prepared =
+            signal_of(options).and_then(|signal| Ok((list_jobs_request(string_arg(&custom_id, "customId")?), signal)));
+        self.start_call(Action::ListJobs, prepared, payload)
     }
 
     /// One page of models: `{ models, total }`. `offset` defaults to 0, `limit` to 100.
@@ -196,13 +194,36 @@ impl SingingCloningClient {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "ListModelsOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let config = self.config.clone();
-        promise(Box::pin(async move {
-            let options = Options::new(options.unwrap_or_default(), "options")?;
+        let prepared = Options::new(options.unwrap_or_default(), "options").and_then(|options| {
             let offset = options.integer("offset", 0, u32::MAX)?.unwrap_or(0);
             let limit = options.integer("limit", 1, MAX_LIST_MODELS_LIMIT)?.unwrap_or(MAX_LIST_MODELS_LIMIT);
-            let parsed = list_models(&config, offset, limit, options.signal()?.as_ref()).await?;
-            Ok(payload(&parsed))
+            let number = |n: u32| Value::Number((n as f64).into());
+            let request = Value::Object(vec![
+                ("offset".into(), number(offset)),
+                ("limit".into(), number(limit)),
+                ("type".into(), number(LIST_MODELS_TYPE)),
+            ]);
+            Ok((request, options.signal()?))
+        });
+        self.start_call(Action::ListModels, prepared, payload)
+    }
+
+    /// CreateJob with a body and signal read beforehand; a failed reading rejects.
+    fn start_create_job(&self, prepared: Prepared) -> Promise {
+        let config = self.config.clone();
+        promise(Box::pin(async move {
+            let (body, signal) = prepared?;
+            create_job(&config, body, signal.as_ref()).await
+        }))
+    }
+
+    /// Any other action, with a request and signal read beforehand; answers with `pick` of the answer.
+    fn start_call(&self, action: Action, prepared: Prepared, pick: fn(&ParsedResponse) -> JsValue) -> Promise {
+        let config = self.config.clone();
+        promise(Box::pin(async move {
+            let (request, signal) = prepared?;
+            let parsed = call(&config, action, request, signal.as_ref()).await?;
+            Ok(pick(&parsed))
         }))
     }
 
@@ -282,6 +303,14 @@ impl SingingCloningClient {
         };
         Ok(result_url(&base, output.get("destination").and_then(Value::as_str), song))
     }
+}
+
+/// A call's request (or body) and signal, read from its arguments before anything is sent.
+type Prepared = Result<(Value, Option<AbortSignal>), Error>;
+
+/// The `signal` of a call's `options`.
+fn signal_of(options: Option<JsValue>) -> Result<Option<AbortSignal>, Error> {
+    Options::new(options.unwrap_or_default(), "options")?.signal()
 }
 
 fn prefixed(prefix: &str, path: &str) -> String {
@@ -476,27 +505,20 @@ fn new_custom_id() -> String {
     id
 }
 
+fn get_job_request(id: String) -> Value {
+    Value::Object(vec![("id".into(), Value::String(id))])
+}
+
+fn list_jobs_request(custom_id: String) -> Value {
+    Value::Object(vec![("customId".into(), Value::String(custom_id))])
+}
+
 async fn get_job(config: &Config, id: String, signal: Option<&AbortSignal>) -> Result<ParsedResponse, Error> {
-    call(config, Action::GetJob, Value::Object(vec![("id".into(), Value::String(id))]), signal).await
+    call(config, Action::GetJob, get_job_request(id), signal).await
 }
 
 async fn list_jobs(config: &Config, custom_id: String, signal: Option<&AbortSignal>) -> Result<ParsedResponse, Error> {
-    call(config, Action::ListJobs, Value::Object(vec![("customId".into(), Value::String(custom_id))]), signal).await
-}
-
-async fn list_models(
-    config: &Config,
-    offset: u32,
-    limit: u32,
-    signal: Option<&AbortSignal>,
-) -> Result<ParsedResponse, Error> {
-    let number = |n: u32| Value::Number((n as f64).into());
-    let request = Value::Object(vec![
-        ("offset".into(), number(offset)),
-        ("limit".into(), number(limit)),
-        ("type".into(), number(crate::model::music_model::LIST_MODELS_TYPE)),
-    ]);
-    call(config, Action::ListModels, request, signal).await
+    call(config, Action::ListJobs, list_jobs_request(custom_id), signal).await
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -525,14 +547,6 @@ export interface ClientOptions {
   /** Credentials in a page leak to every visitor; this says you mean it. */
   dangerouslyAllowCredentialsInBrowser?: boolean;
 }
-export type JobInput = { url: string } | { source: Source } | { sourceData: string };
-export type GenerateParams = JobInput & {
-  modelName: string; contentId: string; destination?: string; outputPrefix?: string; separateVocals?: boolean;
-  callback?: string; customId?: string; timeout?: number; signal?: AbortSignalLike;
-};
-export type TrainParams = JobInput & {
-  modelName: string; totalEpoch?: number; callback?: string; customId?: string; timeout?: number; signal?: AbortSignalLike;
-};
 export interface ListModelsOptions { offset?: number; limit?: number; signal?: AbortSignalLike }
 export interface SingingCloningClient {
   /**

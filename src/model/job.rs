@@ -95,6 +95,9 @@ pub struct Output {
     pub smart_content_result: Option<SmartContentResult>,
 }
 
+/// The output directory when an output names none: the repository's root.
+pub const DEFAULT_DESTINATION: &str = "/";
+
 impl Output {
     /// An output that reads `input_selectors` and runs `singing_cloning`.
     pub fn new(input_selectors: Vec<u32>, singing_cloning: SingingCloning) -> Self {
@@ -240,6 +243,17 @@ number_enum!(
         On = 2,
     }
 );
+
+impl From<bool> for SwitchOption {
+    /// `true` is on, `false` off.
+    fn from(on: bool) -> Self {
+        if on {
+            SwitchOption::On
+        } else {
+            SwitchOption::Off
+        }
+    }
+}
 
 /// `job.state`. Numbers the reference does not list parse as `Unknown`, so a
 /// new state upstream never breaks a client.

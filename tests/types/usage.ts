@@ -9,6 +9,7 @@ import type {
   SingingCloningError,
   ResponseBody,
   GenerateParams,
+  TrainParams,
 } from 'singing-cloning';
 import { createProxyHandler, configFromEnv, verifyWebhook } from 'singing-cloning/proxy';
 import type { ProxyErrorCode } from 'singing-cloning/proxy';
@@ -39,6 +40,12 @@ async function use(client: SingingCloningClient, signal: AbortSignal): Promise<s
     separateVocals: true,
   };
   const cover = await client.generate(params);
+  const training: TrainParams = {
+    source: { contentId: 'samples', path: '/voice.wav' },
+    modelName: 'alto',
+    totalEpoch: 10,
+  };
+  await client.train({ ...training, signal });
   const done = await client.waitForJob(cover.id, { timeoutMs: 60_000, onUpdate: (j) => console.log(j.status), signal });
   const { jobs, total } = await client.listJobs(created.customId ?? '');
   const page = await client.listModels({ offset: 0, limit: 10 });
@@ -76,7 +83,31 @@ const wrongType: CreateJobRequest = {
     },
   ],
 };
+const wrongSwitch: GenerateParams = {
+  url: 'https://example.com/song.mp3',
+  modelName: 'alto',
+  contentId: 'covers',
+  // @ts-expect-error: separateVocals is true or false, not the wire's switch
+  separateVocals: 2,
+};
+// @ts-expect-error: a generation needs the repository it writes to
+const noRepository: GenerateParams = { url: 'https://example.com/song.mp3', modelName: 'alto' };
 // @ts-expect-error: an action name the API does not have
 parseResponse('DeleteJob', '{}');
 
-export { codes, state, status, plain, use, explain, client, handler, verified, wrongType, refused, misspelt };
+export {
+  codes,
+  state,
+  status,
+  plain,
+  use,
+  explain,
+  client,
+  handler,
+  verified,
+  wrongType,
+  wrongSwitch,
+  noRepository,
+  refused,
+  misspelt,
+};
