@@ -7,7 +7,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::job::{SingingCloningType, SwitchOption};
-use super::validate::validate;
+use super::validate::validate_body;
 use super::value::Value;
 use crate::error::{Issue, IssueCode};
 
@@ -106,7 +106,7 @@ fn build(params: &Value, kind: SingingCloningType) -> Result<Value, Vec<Issue>> 
         Value::Object(vec![("action".into(), Value::String("CreateJob".into())), ("createJobRequest".into(), request)]);
 
     let mut issues = pre_issues;
-    issues.extend(validate(&body).into_iter().map(rename_to_parameter));
+    issues.extend(validate_body(&body).into_iter().map(rename_to_parameter));
     if issues.is_empty() {
         Ok(body.without_nulls())
     } else {
