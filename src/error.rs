@@ -8,7 +8,8 @@ use serde::Serialize;
 #[cfg(feature = "js")]
 use tsify::Tsify;
 
-/// What kind of rule a request broke.
+/// What kind of rule an input broke: a request body, the client's options, the proxy's
+/// config. On the wire and in TypeScript each code is its snake_case name: `one_of`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "js", derive(Tsify))]
 #[serde(rename_all = "snake_case")]
@@ -35,9 +36,15 @@ pub enum IssueCode {
     Url,
     /// `action` names no action of the API.
     UnknownAction,
+    /// A key that names no option (of the proxy's config): a typo, or an option of another version.
+    UnknownOption,
+    /// A value that must not be given where it was, because it would leak: credentials in a
+    /// browser page, or in a body sent to the proxy.
+    Forbidden,
 }
 
 impl IssueCode {
+    /// The code as JavaScript and JSON see it: `required`, `one_of`, …
     pub fn name(self) -> &'static str {
         match self {
             IssueCode::Required => "required",
@@ -51,16 +58,19 @@ impl IssueCode {
             IssueCode::NotApplicable => "not_applicable",
             IssueCode::Url => "url",
             IssueCode::UnknownAction => "unknown_action",
+            IssueCode::UnknownOption => "unknown_option",
+            IssueCode::Forbidden => "forbidden",
         }
     }
 }
 
-/// One broken rule in a request body.
+/// One broken rule in an input: a request body, options, a config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "js", derive(Tsify))]
 pub struct Issue {
     /// Where, from the body's root: `createJobRequest.outputs[0].smartContentDescriptor.singingCloning.modelName`.
     pub path: String,
+    /// Which kind of rule was broken.
     pub code: IssueCode,
     /// What is wrong, in plain words; the path says which field.
     pub message: &'static str,
@@ -90,6 +100,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// A `validation` error of one issue: `path` broke a rule of kind `code`.
+    pub fn validation(path: &str, code: IssueCode, message: &'static str) -> Error {
+        Error::Validation { issues: alloc::vec![Issue { path: path.into(), code, message }] }
+    }
+
     /// `validation`, `api`, `http`, `parse`, `network`, `timeout` or `aborted`.
     pub fn code(&self) -> &'static str {
         match self {
@@ -219,6 +234,18 @@ impl Error {
     }
 }
 
+impl From<Issue> for Error {
+    fn from(issue: Issue) -> Error {
+        Error::Validation { issues: alloc::vec![issue] }
+    }
+}
+
+impl From<Vec<Issue>> for Error {
+    fn from(issues: Vec<Issue>) -> Error {
+        Error::Validation { issues }
+    }
+}
+
 /// 408, 429 and 5xx: answers that say "try again".
 pub fn is_retryable_status(status: u16) -> bool {
     status == 408 || status == 429 || (500..600).contains(&status)
@@ -273,3 +300,16 @@ impl core::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_named_as_serde_writes_them() {
+        // The one rule (snake_case) for every code; the codes of more than one word, where it shows.
+        for code in [IssueCode::OneOf, IssueCode::UnknownAction, IssueCode::UnknownOption, IssueCode::Forbidden] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.name());
+        }
+    }
+}

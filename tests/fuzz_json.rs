@@ -46,7 +46,7 @@ fn fuzz_json() {
 fn fuzz_validate() {
     fuzz_engine::run("validate", fuzz_engine::fixtures(), fuzz_engine::JSON_TOKENS, |bytes| {
         let Some(body) = std::str::from_utf8(bytes).ok().and_then(|t| Value::parse(t).ok()) else { return Ok(false) };
-        let issues = validate(&body);
+        let issues = validate_body(&body);
         if issues.iter().any(|i| i.message.is_empty()) {
             return Err("an issue without a message".into());
         }

@@ -43,7 +43,7 @@ fn every_request_example_validates_and_round_trips() {
     ] {
         let text = concrete(&fixture(name));
         let body = Value::parse(&text).unwrap();
-        assert_eq!(validate(&body), vec![], "{name}");
+        assert_eq!(validate_body(&body), vec![], "{name}");
         let envelope = check_request(&body).unwrap();
         let expected: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(to_json(&envelope), expected, "{name}: the typed request writes the same wire JSON");
@@ -96,7 +96,7 @@ fn builders_write_the_reference_examples() {
 #[test]
 fn the_reference_examples_with_placeholders_fail_only_on_their_urls() {
     let body = Value::parse(&fixture("create_job_generate_request")).unwrap();
-    let paths: Vec<_> = validate(&body).into_iter().map(|i| (i.path, i.code)).collect();
+    let paths: Vec<_> = validate_body(&body).into_iter().map(|i| (i.path, i.code)).collect();
     assert_eq!(
         paths,
         vec![
@@ -337,7 +337,7 @@ const SC: &str = "createJobRequest.outputs[0].smartContentDescriptor.singingClon
 
 fn expect(body: serde_json::Value, issues: &[(&str, &str)]) {
     let found: Vec<(String, String)> =
-        validate(&value(body.clone())).into_iter().map(|i| (i.path, i.code.name().into())).collect();
+        validate_body(&value(body.clone())).into_iter().map(|i| (i.path, i.code.name().into())).collect();
     let expected: Vec<(String, String)> = issues.iter().map(|(p, c)| (p.to_string(), c.to_string())).collect();
     assert_eq!(found, expected, "body: {body}");
 }
@@ -628,7 +628,7 @@ fn every_issue_is_reported_not_only_the_first() {
 
 #[test]
 fn a_validation_error_names_every_field() {
-    let issues = validate(&value(with(generate_body(), &format!("{SC}.modelName"), json!("a b"))));
+    let issues = validate_body(&value(with(generate_body(), &format!("{SC}.modelName"), json!("a b"))));
     let err = Error::Validation { issues };
     assert_eq!(err.code(), "validation");
     assert_eq!(
@@ -764,13 +764,13 @@ mod never_panics {
         #[test]
         fn validation_never_panics_and_agrees_with_check(body in arb_json()) {
             let v = value(body);
-            let issues = validate(&v);
+            let issues = validate_body(&v);
             match check_request(&v) {
                 Ok(envelope) => {
                     prop_assert!(issues.is_empty());
                     // A checked body writes wire JSON that validates again.
                     let again = value(serde_json::to_value(&envelope).unwrap());
-                    prop_assert_eq!(validate(&again), vec![]);
+                    prop_assert_eq!(validate_body(&again), vec![]);
                 }
                 Err(found) => prop_assert_eq!(found, issues),
             }

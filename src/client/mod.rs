@@ -18,7 +18,7 @@ use crate::js::answer_to_js;
 use crate::js::value::{from_js, to_js};
 use crate::model::job_builder::{create_job_body, result_url, GenerateParams, TrainParams};
 use crate::model::music_model::{LIST_MODELS_TYPE, MAX_LIST_MODELS_LIMIT};
-use crate::model::{parse_response, validate, Action, Credentials, JobState, ParsedResponse, Timing, Value};
+use crate::model::{parse_response, validate_body, Action, Credentials, JobState, ParsedResponse, Timing, Value};
 use crate::retry::{Decision, PollSchedule, RetryPolicy};
 use crate::transport::{self, post_json};
 use options::Options;
@@ -91,7 +91,7 @@ impl SingingCloningClient {
         if credentials.is_some() && in_browser() && !options.boolean("dangerouslyAllowCredentialsInBrowser")? {
             return Err(validation(
                 "options.secretKey",
-                IssueCode::NotApplicable,
+                IssueCode::Forbidden,
                 "credentials in a browser would leak to every visitor: use the proxy, or set dangerouslyAllowCredentialsInBrowser",
             ));
         }
@@ -379,7 +379,7 @@ fn wire_text(config: &Config, body: &Value) -> Result<String, Error> {
         body.set("secretId", Value::String(credentials.secret_id.clone()));
         body.set("secretKey", Value::String(credentials.secret_key.clone()));
     }
-    let issues = validate(&body);
+    let issues = validate_body(&body);
     if !issues.is_empty() {
         return Err(Error::Validation { issues });
     }

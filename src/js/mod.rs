@@ -9,16 +9,13 @@ use js_sys::JsString;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::error::{Error, Issue, IssueCode};
+use crate::error::{Error, IssueCode};
 use crate::model::value::to_value;
-use crate::model::{parse_response, validate as validate_value, Action};
+use crate::model::{parse_response, validate_body, Action};
 
 /// A string argument, or a `validation` error naming it.
 pub(crate) fn string_arg(value: &JsValue, name: &'static str, message: &'static str) -> Result<String, Error> {
-    value
-        .dyn_ref::<JsString>()
-        .map(String::from)
-        .ok_or_else(|| Error::Validation { issues: vec![Issue { path: name.into(), code: IssueCode::Type, message }] })
+    value.dyn_ref::<JsString>().map(String::from).ok_or_else(|| Error::validation(name, IssueCode::Type, message))
 }
 
 /// Checks a request body against every rule of the API and returns all the issues
@@ -26,7 +23,7 @@ pub(crate) fn string_arg(value: &JsValue, name: &'static str, message: &'static 
 #[wasm_bindgen(unchecked_return_type = "Issue[]")]
 pub fn validate(#[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue) -> JsValue {
     let issues = match value::from_js(&body) {
-        Ok(body) => validate_value(&body),
+        Ok(body) => validate_body(&body),
         Err(issue) => vec![issue],
     };
     value::to_js(&to_value(&issues))
@@ -48,16 +45,7 @@ pub fn parse_response_js(
     let status = match status.as_f64() {
         None if status.is_undefined() => 200,
         Some(n) if (100.0..=599.0).contains(&n) && n.fract() == 0.0 => n as u16,
-        _ => {
-            return Err(Error::Validation {
-                issues: vec![Issue {
-                    path: "status".into(),
-                    code: IssueCode::Range,
-                    message: "must be an HTTP status from 100 to 599",
-                }],
-            }
-            .into())
-        }
+        _ => return Err(Error::validation("status", IssueCode::Range, "must be an HTTP status from 100 to 599").into()),
     };
     let parsed = parse_response(action, status, &text)?;
     Ok(answer_to_js(&parsed))
@@ -98,9 +86,7 @@ pub(crate) fn answer_to_js(parsed: &crate::model::ParsedResponse) -> JsValue {
 pub(crate) fn action_arg(value: &JsValue) -> Result<Action, Error> {
     let message = "must be CreateJob, GetJob, ListJobs or ListModels";
     let name = string_arg(value, "action", message)?;
-    Action::from_name(&name).ok_or_else(|| Error::Validation {
-        issues: vec![Issue { path: "action".into(), code: IssueCode::UnknownAction, message }],
-    })
+    Action::from_name(&name).ok_or_else(|| Error::validation("action", IssueCode::UnknownAction, message))
 }
 
 #[wasm_bindgen(typescript_custom_section)]

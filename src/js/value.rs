@@ -5,6 +5,7 @@ use js_sys::{Array, JsString, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{Issue, IssueCode};
+use crate::model::read::{push_index, push_key};
 use crate::model::value::MAX_DEPTH;
 use crate::model::Value;
 
@@ -62,9 +63,7 @@ fn read(value: &JsValue, path: &mut String, depth: usize) -> Result<Value, Issue
     if let Some(array) = value.dyn_ref::<Array>() {
         let mut items = Vec::with_capacity(array.length() as usize);
         for (i, item) in array.iter().enumerate() {
-            path.push('[');
-            crate::error::push_number(path, i as u64);
-            path.push(']');
+            push_index(path, i);
             items.push(read(&item, path, depth + 1)?);
             path.truncate(mark);
         }
@@ -74,10 +73,7 @@ fn read(value: &JsValue, path: &mut String, depth: usize) -> Result<Value, Issue
     let mut members = Vec::new();
     for key in Object::keys(object).iter() {
         let Some(name) = key.as_string() else { continue };
-        if mark > 0 {
-            path.push('.');
-        }
-        path.push_str(&name);
+        push_key(path, &name);
         // A getter or a Proxy may throw; that is bad input, not a crash.
         let item = match Reflect::get(object, &key) {
             Ok(item) => item,

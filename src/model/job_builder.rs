@@ -18,7 +18,7 @@ use super::job::{
     CreateJobRequest, Input, Output, SingingCloning, SingingCloningType, SmartContentDescriptor, Source, SwitchOption,
     DEFAULT_DESTINATION,
 };
-use super::validate::validate;
+use super::validate::validate_body;
 use super::value::{DecodeError, Value};
 use crate::error::{Issue, IssueCode};
 
@@ -164,7 +164,7 @@ fn job_body(params: &Value, kind: SingingCloningType, names: &'static [&'static 
         ("action".into(), Value::String(action.name().into())),
         (action.request_key().into(), request),
     ]);
-    issues.extend(validate(&body).into_iter().map(|issue| named_by_parameter(issue, names)));
+    issues.extend(validate_body(&body).into_iter().map(|issue| named_by_parameter(issue, names)));
     if issues.is_empty() {
         Ok(body.without_nulls())
     } else {

@@ -5,6 +5,7 @@ pub mod envelope;
 pub mod job;
 pub mod job_builder;
 pub mod music_model;
+pub mod read;
 pub mod response;
 pub mod validate;
 pub mod value;
@@ -17,5 +18,5 @@ pub use job::{
 };
 pub use music_model::{ListModelsRequest, ListModelsResponse, Model};
 pub use response::{parse_job, parse_response, ParsedResponse, Response};
-pub use validate::{check_request, validate};
+pub use validate::{check_request, validate_body};
 pub use value::{Number, Value};

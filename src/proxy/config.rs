@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use super::admission::Limits;
 use crate::error::{Issue, IssueCode};
+use crate::model::read::{join, Field, Path, Reader};
 use crate::model::validate::is_http_url;
 use crate::model::{Credentials, Value};
 
@@ -157,205 +158,177 @@ impl ProxyConfig {
 
     /// Reads and checks the config tree; `authenticate` is not part of it.
     pub fn from_value(config: &Value) -> Result<ProxyConfig, Vec<Issue>> {
-        let mut r = Reader { issues: Vec::new() };
-        if !matches!(config, Value::Object(_)) {
-            r.issue("config", IssueCode::Type, "must be an object");
+        let mut r = Reader::default();
+        let root = Path::Root;
+        let config_path = Path::Key(&root, "config");
+        let Value::Object(members) = config else {
+            r.report(&config_path, IssueCode::Type, "must be an object");
             return Err(r.issues);
-        }
-        if let Value::Object(members) = config {
-            for (key, _) in members {
-                if !KEYS.contains(&key.as_str()) {
-                    r.issues.push(Issue {
-                        path: alloc::format!("config.{key}"),
-                        code: IssueCode::NotApplicable,
-                        message: "is not an option of the proxy",
-                    });
-                }
+        };
+        for (key, _) in members {
+            if !KEYS.contains(&key.as_str()) {
+                r.report(&Path::Key(&config_path, key), IssueCode::UnknownOption, "is not an option of the proxy");
             }
         }
-        let endpoint = r.string(config, "endpoint", "config.endpoint", true).unwrap_or_default();
-        if !endpoint.is_empty() && !is_http_url(&endpoint) {
-            r.issue("config.endpoint", IssueCode::Url, "must be an absolute http or https URL");
+        let config = Field::new(Some(config), config_path);
+        let at = config.key("endpoint");
+        let endpoint = r.string(at, true).unwrap_or_default();
+        if !endpoint.is_empty() && !is_http_url(endpoint) {
+            r.report(&at.path, IssueCode::Url, "must be an absolute http or https URL");
         }
-        let secret_id = r.string(config, "secretId", "config.secretId", true).unwrap_or_default();
-        let secret_key = r.string(config, "secretKey", "config.secretKey", true).unwrap_or_default();
-        for (value, path) in [(&secret_id, "config.secretId"), (&secret_key, "config.secretKey")] {
+        let (id_field, key_field) = (config.key("secretId"), config.key("secretKey"));
+        let secret_id = r.string(id_field, true).unwrap_or_default();
+        let secret_key = r.string(key_field, true).unwrap_or_default();
+        for (value, field) in [(secret_id, &id_field), (secret_key, &key_field)] {
             if !value.is_empty() && value.chars().count() < MIN_SECRET_CHARS {
                 // Every answer is scrubbed of the secrets; a very short one would be found everywhere.
-                r.issue(path, IssueCode::Range, "must be at least 8 characters");
+                r.report(&field.path, IssueCode::Range, "must be at least 8 characters");
             }
         }
-        let proxy_secret = r.string(config, "proxySecret", "config.proxySecret", true).unwrap_or_default();
+        let at = config.key("proxySecret");
+        let proxy_secret = r.string(at, true).unwrap_or_default();
         if !proxy_secret.is_empty() && proxy_secret.chars().count() < MIN_PROXY_SECRET_CHARS {
-            r.issue(
-                "config.proxySecret",
-                IssueCode::Range,
-                "must be at least 16 characters (32 random bytes, base64, are best)",
-            );
+            r.report(&at.path, IssueCode::Range, "must be at least 16 characters (32 random bytes, base64, are best)");
         }
-        let allowed_origins =
-            r.strings(config.get("allowedOrigins"), "config.allowedOrigins", true).unwrap_or_default();
+        let at = config.key("allowedOrigins");
+        let allowed_origins = r.strings(at, true).unwrap_or_default();
         for (i, origin) in allowed_origins.iter().enumerate() {
             if !is_origin(origin) {
-                r.issues.push(Issue {
-                    path: alloc::format!("config.allowedOrigins[{i}]"),
-                    code: IssueCode::Url,
-                    message: "must be an origin: scheme, host and optional port, as https://app.example.com",
-                });
+                r.report(
+                    &Path::Index(&at.path, i),
+                    IssueCode::Url,
+                    "must be an origin: scheme, host and optional port, as https://app.example.com",
+                );
             }
         }
-        let prefix = r.string(config, "prefix", "config.prefix", false).unwrap_or_else(|| DEFAULT_PREFIX.into());
+        let at = config.key("prefix");
+        let prefix = r.non_empty(at).unwrap_or(DEFAULT_PREFIX);
         let prefix_ok = prefix.is_empty()
             || (prefix.starts_with('/')
                 && !prefix.ends_with('/')
                 && prefix.bytes().all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#' && b != b'%'));
         if !prefix_ok {
-            r.issue(
-                "config.prefix",
-                IssueCode::Pattern,
-                "must start with / and not end with one, as /api/singing-cloning",
-            );
+            r.report(&at.path, IssueCode::Pattern, "must start with / and not end with one, as /api/singing-cloning");
         }
-        let public_url =
-            r.string(config, "publicUrl", "config.publicUrl", false).map(|s| s.trim_end_matches('/').into());
-        if public_url.as_deref().is_some_and(|url: &str| !is_http_url(url) || url.contains(['?', '#'])) {
-            r.issue("config.publicUrl", IssueCode::Url, "must be an absolute http or https URL without query");
+        let at = config.key("publicUrl");
+        let public_url = r.non_empty(at).map(|s| s.trim_end_matches('/'));
+        if public_url.is_some_and(|url| !is_http_url(url) || url.contains(['?', '#'])) {
+            r.report(&at.path, IssueCode::Url, "must be an absolute http or https URL without query");
         }
         let max_body_bytes = r
-            .integer(
-                config.get("maxBodyBytes"),
-                "config.maxBodyBytes",
-                1.0,
-                16.0 * 1024.0 * 1024.0,
-                "must be from 1 to 16777216",
-            )
+            .integer_in(config.key("maxBodyBytes"), false, 1.0, 16.0 * 1024.0 * 1024.0, "must be from 1 to 16777216")
             .map_or(DEFAULT_MAX_BODY_BYTES, |n| n as usize);
         let max_depth = r
-            .integer(
-                config.get("maxDepth"),
-                "config.maxDepth",
+            .integer_in(
+                config.key("maxDepth"),
+                false,
                 MIN_MAX_DEPTH as f64,
                 crate::model::value::MAX_DEPTH as f64,
                 "must be from 8 to 64",
             )
             .map_or(DEFAULT_MAX_DEPTH, |n| n as usize);
         let upstream_timeout_ms = r
-            .integer(
-                config.get("upstreamTimeoutMs"),
-                "config.upstreamTimeoutMs",
-                1.0,
-                600_000.0,
-                "must be from 1 to 600000",
-            )
+            .integer_in(config.key("upstreamTimeoutMs"), false, 1.0, 600_000.0, "must be from 1 to 600000")
             .map_or(DEFAULT_UPSTREAM_TIMEOUT_MS, |n| n as u32);
 
-        let gateway = r.object(config.get("gateway"), "config.gateway").map(|g| Gateway {
-            secret_id: r.string(g, "secretId", "config.gateway.secretId", true).unwrap_or_default(),
-            secret_key: r.string(g, "secretKey", "config.gateway.secretKey", true).unwrap_or_default(),
-            source: r.string(g, "source", "config.gateway.source", true).unwrap_or_default(),
+        let gateway_field = config.key("gateway");
+        let gateway = r.object(gateway_field, false).map(|g| Gateway {
+            secret_id: r.string(g.key("secretId"), true).unwrap_or_default().into(),
+            secret_key: r.string(g.key("secretKey"), true).unwrap_or_default().into(),
+            source: r.string(g.key("source"), true).unwrap_or_default().into(),
         });
         if gateway.as_ref().is_some_and(|g| g.source.contains(['\r', '\n']) || g.secret_id.contains(['"', '\r', '\n']))
         {
-            r.issue("config.gateway", IssueCode::Pattern, "must not hold quotes or line breaks in secretId or source");
+            r.report(
+                &gateway_field.path,
+                IssueCode::Pattern,
+                "must not hold quotes or line breaks in secretId or source",
+            );
         }
 
-        let models = match r.string(config, "models", "config.models", false).as_deref() {
+        let at = config.key("models");
+        let models = match r.non_empty(at) {
             None | Some("per-identity") => Models::PerIdentity,
             Some("shared") => Models::Shared,
             Some(_) => {
-                r.issue("config.models", IssueCode::Enum, "must be 'shared' or 'per-identity'");
+                r.report(&at.path, IssueCode::Enum, "must be 'shared' or 'per-identity'");
                 Models::PerIdentity
             }
         };
 
         let mut policy = Policy { allow_training: true, max_total_epoch: None, allowed_models: None };
-        if let Some(p) = r.object(config.get("policy"), "config.policy") {
-            match p.get("allowTraining") {
-                None | Some(Value::Null) => {}
-                Some(Value::Bool(b)) => policy.allow_training = *b,
-                Some(_) => r.issue("config.policy.allowTraining", IssueCode::Type, "must be a boolean"),
+        if let Some(p) = r.object(config.key("policy"), false) {
+            if let Some(allow) = r.boolean(p.key("allowTraining"), "must be a boolean") {
+                policy.allow_training = allow;
             }
-            policy.max_total_epoch = r
-                .integer(p.get("maxTotalEpoch"), "config.policy.maxTotalEpoch", 1.0, 50.0, "must be from 1 to 50")
-                .map(|n| n as u32);
-            policy.allowed_models = r.strings(p.get("allowedModels"), "config.policy.allowedModels", false);
+            policy.max_total_epoch =
+                r.integer_in(p.key("maxTotalEpoch"), false, 1.0, 50.0, "must be from 1 to 50").map(|n| n as u32);
+            policy.allowed_models = r.strings(p.key("allowedModels"), false);
         }
 
-        let rate_limit = r.rate_limit(config, "rateLimit", RateLimit { capacity: 60.0, refill_per_second: 1.0 });
+        let mut rate_limit = |key, default| read_rate_limit(&mut r, config.key(key), default);
+        let identity = rate_limit("rateLimit", RateLimit { capacity: 60.0, refill_per_second: 1.0 });
         let limits = Limits {
-            identity: rate_limit,
-            address: r.rate_limit(config, "addressRateLimit", RateLimit { capacity: 300.0, refill_per_second: 5.0 }),
+            identity,
+            address: rate_limit("addressRateLimit", RateLimit { capacity: 300.0, refill_per_second: 5.0 }),
             // 60 at once (an office behind one address), then one every 6 seconds.
-            sessions: r.rate_limit(
-                config,
-                "sessionRateLimit",
-                RateLimit { capacity: 60.0, refill_per_second: 1.0 / 6.0 },
-            ),
-            global_sessions: r.rate_limit(
-                config,
+            sessions: rate_limit("sessionRateLimit", RateLimit { capacity: 60.0, refill_per_second: 1.0 / 6.0 }),
+            global_sessions: rate_limit(
                 "globalSessionRateLimit",
                 RateLimit { capacity: 1000.0, refill_per_second: 10.0 },
             ),
-            callbacks: r.rate_limit(config, "callbackRateLimit", RateLimit { capacity: 120.0, refill_per_second: 2.0 }),
+            callbacks: rate_limit("callbackRateLimit", RateLimit { capacity: 120.0, refill_per_second: 2.0 }),
         };
-        let max_age = MAX_SESSION_MAX_AGE_S as f64;
         let session_max_age_s = r
-            .integer(
-                config.get("sessionMaxAgeSeconds"),
-                "config.sessionMaxAgeSeconds",
+            .integer_in(
+                config.key("sessionMaxAgeSeconds"),
+                false,
                 60.0,
-                max_age,
+                MAX_SESSION_MAX_AGE_S as f64,
                 "must be from 60 to 34560000",
             )
             .map_or(super::identity::SESSION_MAX_AGE_S, |n| n as u32);
-        let client_address_header = r
-            .string(config, "clientAddressHeader", "config.clientAddressHeader", false)
-            .map(|h| h.to_ascii_lowercase());
+        let at = config.key("clientAddressHeader");
+        let client_address_header = r.non_empty(at).map(|h| h.to_ascii_lowercase());
         let header_name = |h: &str| h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if client_address_header.as_deref().is_some_and(|h| !header_name(h)) {
-            r.issue("config.clientAddressHeader", IssueCode::Pattern, "must be a header name, as x-real-ip");
+            r.report(&at.path, IssueCode::Pattern, "must be a header name, as x-real-ip");
         }
-        let max_upstream = 256.0 * 1024.0 * 1024.0;
         let max_upstream_bytes = r
-            .integer(
-                config.get("maxUpstreamBytes"),
-                "config.maxUpstreamBytes",
+            .integer_in(
+                config.key("maxUpstreamBytes"),
+                false,
                 1024.0,
-                max_upstream,
+                256.0 * 1024.0 * 1024.0,
                 "must be from 1024 to 268435456",
             )
             .map_or(DEFAULT_MAX_UPSTREAM_BYTES, |n| n as usize);
 
         let mut callback_targets = CallbackTargets::default();
-        if let Some(t) = r.object(config.get("callbackTargets"), "config.callbackTargets") {
-            match t.get("allowPrivate") {
-                None | Some(Value::Null) => {}
-                Some(Value::Bool(b)) => callback_targets.allow_private = *b,
-                Some(_) => r.issue("config.callbackTargets.allowPrivate", IssueCode::Type, "must be a boolean"),
+        if let Some(t) = r.object(config.key("callbackTargets"), false) {
+            if let Some(allow) = r.boolean(t.key("allowPrivate"), "must be a boolean") {
+                callback_targets.allow_private = allow;
             }
             callback_targets.allowed_hosts = r
-                .strings(t.get("allowedHosts"), "config.callbackTargets.allowedHosts", false)
+                .strings(t.key("allowedHosts"), false)
                 .map(|hosts| hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect());
         }
-        let webhook_secret = r.string(config, "webhookSecret", "config.webhookSecret", false);
+        let webhook_secret = r.non_empty(config.key("webhookSecret")).map(String::from);
 
-        if !r.issues.is_empty() {
-            return Err(r.issues);
-        }
-        Ok(ProxyConfig {
+        r.finish(ProxyConfig {
             endpoint: endpoint.trim_end_matches('/').into(),
-            credentials: Credentials { secret_id, secret_key },
-            proxy_secret,
+            credentials: Credentials { secret_id: secret_id.into(), secret_key: secret_key.into() },
+            proxy_secret: proxy_secret.into(),
             allowed_origins: allowed_origins.into_iter().map(|o| o.to_ascii_lowercase()).collect(),
-            prefix,
-            public_url,
+            prefix: prefix.into(),
+            public_url: public_url.map(String::from),
             max_body_bytes,
             max_depth,
             upstream_timeout_ms,
             gateway,
             models,
             policy,
-            rate_limit,
+            rate_limit: identity,
             callback_targets,
             webhook_secret,
             session_max_age_s,
@@ -373,105 +346,18 @@ fn is_origin(text: &str) -> bool {
     (scheme == "http" || scheme == "https") && !rest.is_empty() && !rest.contains(['/', '?', '#', '@', ' '])
 }
 
-struct Reader {
-    issues: Vec<Issue>,
-}
-
-impl Reader {
-    fn issue(&mut self, path: &str, code: IssueCode, message: &'static str) {
-        self.issues.push(Issue { path: path.into(), code, message });
-    }
-
-    fn string(&mut self, object: &Value, key: &str, path: &str, required: bool) -> Option<String> {
-        match object.get(key) {
-            None | Some(Value::Null) if required => {
-                self.issue(path, IssueCode::Required, "is required");
-                None
-            }
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.is_empty() => {
-                self.issue(path, IssueCode::Required, "must not be empty");
-                None
-            }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                self.issue(path, IssueCode::Type, "must be a string");
-                None
-            }
+/// A token bucket's `{ capacity, refillPerSecond }`, each part defaulting.
+fn read_rate_limit(r: &mut Reader, field: Field, default: RateLimit) -> RateLimit {
+    let mut limit = default;
+    if let Some(l) = r.object(field, false) {
+        if let Some(capacity) = r.number_in(l.key("capacity"), 1.0, 1e9, false) {
+            limit.capacity = capacity;
+        }
+        if let Some(refill) = r.number_in(l.key("refillPerSecond"), 1e-6, 1e9, false) {
+            limit.refill_per_second = refill;
         }
     }
-
-    fn strings(&mut self, value: Option<&Value>, path: &str, required: bool) -> Option<Vec<String>> {
-        match value {
-            None | Some(Value::Null) => {
-                if required {
-                    self.issue(path, IssueCode::Required, "is required (an array of strings, empty for none)");
-                }
-                None
-            }
-            Some(Value::Array(items)) if items.iter().all(|i| matches!(i, Value::String(s) if !s.is_empty())) => {
-                Some(items.iter().filter_map(Value::as_str).map(String::from).collect())
-            }
-            Some(_) => {
-                self.issue(path, IssueCode::Type, "must be an array of non-empty strings");
-                None
-            }
-        }
-    }
-
-    fn object<'v>(&mut self, value: Option<&'v Value>, path: &str) -> Option<&'v Value> {
-        match value {
-            None | Some(Value::Null) => None,
-            Some(v @ Value::Object(_)) => Some(v),
-            Some(_) => {
-                self.issue(path, IssueCode::Type, "must be an object");
-                None
-            }
-        }
-    }
-
-    /// A token bucket's `{ capacity, refillPerSecond }` under `key`, each part defaulting.
-    fn rate_limit(&mut self, config: &Value, key: &str, default: RateLimit) -> RateLimit {
-        let mut limit = default;
-        let path = alloc::format!("config.{key}");
-        if let Some(l) = self.object(config.get(key), &path) {
-            let capacity = self.number(l.get("capacity"), &alloc::format!("{path}.capacity"), 1.0, 1e9);
-            limit.capacity = capacity.unwrap_or(limit.capacity);
-            let refill = self.number(l.get("refillPerSecond"), &alloc::format!("{path}.refillPerSecond"), 1e-6, 1e9);
-            limit.refill_per_second = refill.unwrap_or(limit.refill_per_second);
-        }
-        limit
-    }
-
-    fn number(&mut self, value: Option<&Value>, path: &str, min: f64, max: f64) -> Option<f64> {
-        match value {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if (min..=max).contains(&n.get()) => Some(n.get()),
-            Some(Value::Number(_)) => {
-                self.issue(path, IssueCode::Range, "is out of range");
-                None
-            }
-            Some(_) => {
-                self.issue(path, IssueCode::Type, "must be a number");
-                None
-            }
-        }
-    }
-
-    fn integer(&mut self, value: Option<&Value>, path: &str, min: f64, max: f64, message: &'static str) -> Option<f64> {
-        match value {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if n.get().fract() == 0.0 && (min..=max).contains(&n.get()) => Some(n.get()),
-            Some(Value::Number(n)) if n.get().fract() == 0.0 => {
-                self.issue(path, IssueCode::Range, message);
-                None
-            }
-            Some(_) => {
-                self.issue(path, IssueCode::Type, "must be an integer");
-                None
-            }
-        }
-    }
+    limit
 }
 
 /// The environment variables [`from_env`] reads, and the config key each sets.
@@ -544,7 +430,7 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Value, Vec<Issue
         let value = match value {
             Ok(value) => value,
             Err(message) => {
-                issues.push(Issue { path: alloc::format!("env.{name}"), code: IssueCode::Type, message });
+                issues.push(Issue { path: join("env", name), code: IssueCode::Type, message });
                 continue;
             }
         };
@@ -553,10 +439,8 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Value, Vec<Issue
                 if config.get(outer).is_none() {
                     config.set(outer, Value::Object(Vec::new()));
                 }
-                if let Value::Object(members) = &mut config {
-                    if let Some((_, object)) = members.iter_mut().find(|(k, _)| k == outer) {
-                        object.set(inner, value);
-                    }
+                if let Some(object) = config.get_mut(outer) {
+                    object.set(inner, value);
                 }
             }
             None => config.set(key, value),
@@ -627,6 +511,10 @@ mod tests {
         ] {
             assert!(paths.contains(&path), "{path} missing from {paths:?}");
         }
+        let code_at = |path: &str| issues.iter().find(|i| i.path == path).map(|i| i.code);
+        assert_eq!(code_at("config.bogus"), Some(IssueCode::UnknownOption));
+        assert_eq!(code_at("config.maxDepth"), Some(IssueCode::Range));
+        assert_eq!(code_at("config.callbackTargets.allowPrivate"), Some(IssueCode::Type));
         assert!(ProxyConfig::from_value(&Value::Null).is_err());
     }
 

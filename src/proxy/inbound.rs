@@ -18,15 +18,6 @@ pub fn is_json(content_type: Option<&str>) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
-/// How deeply arrays and objects nest in a value (a scalar is 0, `{}` is 1).
-pub fn depth(value: &Value) -> usize {
-    match value {
-        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
-        Value::Object(members) => 1 + members.iter().map(|(_, v)| depth(v)).max().unwrap_or(0),
-        _ => 0,
-    }
-}
-
 /// The checked envelope of a caller's body, or the 400 that refuses it.
 pub fn read_body(bytes: &[u8], endpoint: Endpoint, max_depth: usize) -> Result<Envelope, Reply> {
     let bad_json = || Reply::error(400, ProxyErrorCode::BadJson, "the body is not JSON");
@@ -37,7 +28,7 @@ pub fn read_body(bytes: &[u8], endpoint: Endpoint, max_depth: usize) -> Result<E
         Err(SyntaxError::TooDeep) => return Err(too_deep()),
         Err(_) => return Err(bad_json()),
     };
-    if depth(&body) > max_depth {
+    if body.depth() > max_depth {
         return Err(too_deep());
     }
     let carried: Vec<Issue> = ["secretId", "secretKey"]
@@ -45,7 +36,7 @@ pub fn read_body(bytes: &[u8], endpoint: Endpoint, max_depth: usize) -> Result<E
         .filter(|key| body.get(key).is_some())
         .map(|key| Issue {
             path: key.into(),
-            code: IssueCode::NotApplicable,
+            code: IssueCode::Forbidden,
             message: "must not be sent: the proxy adds the credentials",
         })
         .collect();
@@ -96,7 +87,9 @@ mod tests {
         let deeper = "[".repeat(100_000);
         assert_eq!(code(read_body(deeper.as_bytes(), Endpoint::Job, 32)), "too_deep");
         let with_key = GET.replace("{\"action\"", "{\"secretKey\":null,\"action\"");
-        assert_eq!(code(read_body(with_key.as_bytes(), Endpoint::Job, 32)), "credentials_in_body");
+        let reply = read_body(with_key.as_bytes(), Endpoint::Job, 32).err().unwrap();
+        assert_eq!(reply.error_code().as_deref(), Some("credentials_in_body"));
+        assert!(reply.body.unwrap().contains(r#""path":"secretKey","code":"forbidden""#));
         let unknown = r#"{"action":"DeleteJob","getJobRequest":{"id":"x"}}"#;
         let reply = read_body(unknown.as_bytes(), Endpoint::Job, 32).err().unwrap();
         assert_eq!(reply.error_code().as_deref(), Some("validation"));
@@ -104,9 +97,7 @@ mod tests {
     }
 
     #[test]
-    fn measures_depth_and_media_types() {
-        assert_eq!(depth(&Value::parse("1").unwrap()), 0);
-        assert_eq!(depth(&Value::parse(r#"{"a":[{"b":[]}]}"#).unwrap()), 4);
+    fn reads_media_types() {
         assert!(is_json(Some("application/json; charset=utf-8")));
         assert!(is_json(Some("Application/JSON")));
         assert!(is_json(Some("application/vnd.api+json")));

@@ -6,7 +6,7 @@
 use alloc::vec::Vec;
 
 use super::reply::Reply;
-use super::scope::{member_mut, Scope};
+use super::scope::Scope;
 use super::scrub::Scrubber;
 use super::upstream;
 use crate::model::{ListModelsRequest, Value};
@@ -49,7 +49,7 @@ impl ModelListing {
         if self.request_id.is_none() {
             self.request_id = raw.get("requestId").cloned();
         }
-        let listing = member_mut(&mut raw, "listModelsResponse").ok_or_else(as_received)?;
+        let listing = raw.get_mut("listModelsResponse").ok_or_else(as_received)?;
         let total = match listing.get("total") {
             Some(Value::Number(n)) => n.get(),
             _ => 0.0,

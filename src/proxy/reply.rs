@@ -96,12 +96,12 @@ mod tests {
 
     #[test]
     fn errors_read_as_api_errors_in_the_sdk() {
-        let issue = Issue { path: "secretId".into(), code: IssueCode::NotApplicable, message: "must not be sent" };
+        let issue = Issue { path: "secretId".into(), code: IssueCode::Forbidden, message: "must not be sent" };
         let reply = Reply::error_with_issues(400, ProxyErrorCode::CredentialsInBody, "no", &[issue]);
         assert_eq!(
             reply.body.as_deref(),
             Some(
-                r#"{"error":{"code":"credentials_in_body","message":"no","issues":[{"path":"secretId","code":"not_applicable","message":"must not be sent"}]}}"#
+                r#"{"error":{"code":"credentials_in_body","message":"no","issues":[{"path":"secretId","code":"forbidden","message":"must not be sent"}]}}"#
             )
         );
         match parse_response(Action::GetJob, reply.status, reply.body.as_deref().unwrap()) {

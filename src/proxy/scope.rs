@@ -114,10 +114,10 @@ impl Scope {
         if !self.models {
             return;
         }
-        if let Some(Value::Array(outputs)) = member_mut(job, "outputs") {
+        if let Some(Value::Array(outputs)) = job.get_mut("outputs") {
             for output in outputs {
                 for path in [["smartContentDescriptor", "singingCloning"], ["smartContentResult", "singingCloning"]] {
-                    let cloning = member_mut(output, path[0]).and_then(|v| member_mut(v, path[1]));
+                    let cloning = output.get_mut(path[0]).and_then(|v| v.get_mut(path[1]));
                     if let Some(cloning) = cloning {
                         self.unscope_model_name(cloning, "modelName");
                     }
@@ -141,10 +141,10 @@ impl Scope {
         raw: &mut Value,
         restore: &dyn Fn(&str, &str) -> Option<String>,
     ) -> Owned {
-        let Some(payload) = member_mut(raw, action.response_key()) else { return Owned::Yes };
+        let Some(payload) = raw.get_mut(action.response_key()) else { return Owned::Yes };
         match action {
             Action::CreateJob | Action::GetJob => {
-                let Some(job) = member_mut(payload, "job") else { return Owned::Yes };
+                let Some(job) = payload.get_mut("job") else { return Owned::Yes };
                 if !self.owns(job) {
                     return Owned::No;
                 }
@@ -152,7 +152,7 @@ impl Scope {
             }
             Action::ListJobs => {
                 let mut kept = None;
-                if let Some(Value::Array(jobs)) = member_mut(payload, "jobs") {
+                if let Some(Value::Array(jobs)) = payload.get_mut("jobs") {
                     let before = jobs.len();
                     jobs.retain(|job| self.owns(job));
                     for job in jobs.iter_mut() {
@@ -189,14 +189,6 @@ impl Scope {
                 Some(model)
             })
             .collect()
-    }
-}
-
-/// The member `key` of an object, mutably.
-pub fn member_mut<'a>(value: &'a mut Value, key: &str) -> Option<&'a mut Value> {
-    match value {
-        Value::Object(members) => members.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
-        _ => None,
     }
 }
 

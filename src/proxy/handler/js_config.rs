@@ -8,13 +8,9 @@ use wasm_bindgen::JsCast;
 
 use crate::error::{Error, Issue, IssueCode};
 use crate::js::value::{from_js, to_js};
+use crate::model::read::join;
 use crate::model::Value;
 use crate::proxy::config::{self, ProxyConfig};
-
-/// A `validation` error of one issue.
-pub fn validation(path: &str, code: IssueCode, message: &'static str) -> Error {
-    Error::Validation { issues: vec![Issue { path: path.into(), code, message }] }
-}
 
 /// The functions of a config: they are not data, so they are read beside the tree.
 #[derive(Default)]
@@ -26,15 +22,16 @@ pub struct Hooks {
 /// The config object as the core's tree, and its functions beside it.
 pub fn read_config(config: &JsValue) -> Result<(ProxyConfig, Hooks), Error> {
     if !config.is_object() || config.is_function() {
-        return Err(validation("config", IssueCode::Type, "must be an object"));
+        return Err(Error::validation("config", IssueCode::Type, "must be an object"));
     }
     let mut members = Vec::new();
     let mut issues = Vec::new();
     let mut hooks = Hooks::default();
     for key in Object::keys(config.unchecked_ref::<Object>()).iter() {
         let Some(name) = key.as_string() else { continue };
+        let path = join("config", &name);
         let Ok(value) = Reflect::get(config, &key) else {
-            issues.push(Issue { path: format!("config.{name}"), code: IssueCode::Type, message: "could not be read" });
+            issues.push(Issue { path, code: IssueCode::Type, message: "could not be read" });
             continue;
         };
         if name == "authenticate" || name == "fetch" {
@@ -42,11 +39,7 @@ pub fn read_config(config: &JsValue) -> Result<(ProxyConfig, Hooks), Error> {
             match value.dyn_into::<Function>() {
                 Ok(hook) => *slot = Some(hook),
                 Err(v) if v.is_null() || v.is_undefined() => {}
-                Err(_) => issues.push(Issue {
-                    path: format!("config.{name}"),
-                    code: IssueCode::Type,
-                    message: "must be a function",
-                }),
+                Err(_) => issues.push(Issue { path, code: IssueCode::Type, message: "must be a function" }),
             }
             continue;
         }
@@ -55,10 +48,7 @@ pub fn read_config(config: &JsValue) -> Result<(ProxyConfig, Hooks), Error> {
         }
         match from_js(&value) {
             Ok(v) => members.push((name, v)),
-            Err(issue) => {
-                let sep = if issue.path.is_empty() || issue.path.starts_with('[') { "" } else { "." };
-                issues.push(Issue { path: format!("config.{name}{sep}{}", issue.path), ..issue });
-            }
+            Err(issue) => issues.push(Issue { path: join(&path, &issue.path), ..issue }),
         }
     }
     match ProxyConfig::from_value(&Value::Object(members)) {
@@ -79,7 +69,7 @@ pub fn config_from_env(
     #[wasm_bindgen(unchecked_param_type = "Record<string, string | undefined>")] env: JsValue,
 ) -> Result<JsValue, JsValue> {
     if !env.is_object() {
-        return Err(validation("env", IssueCode::Type, "must be an object of strings").into());
+        return Err(Error::validation("env", IssueCode::Type, "must be an object of strings").into());
     }
     let get = |name: &str| Reflect::get(&env, &JsValue::from_str(name)).ok().and_then(|v| v.as_string());
     let value = config::from_env(get).map_err(|issues| Error::Validation { issues })?;

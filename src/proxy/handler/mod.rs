@@ -16,7 +16,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::Request as JsRequest;
 
-use self::js_config::{read_config, validation, Hooks};
+use self::js_config::{read_config, Hooks};
 use self::platform::{check_target, header, platform_address, random_bytes, read_limited, to_response, BodyError};
 use super::admission::{self, Admission};
 use super::config::ProxyConfig;
@@ -36,7 +36,7 @@ use super::signing;
 use super::uploads::{self, DailyQuota};
 use super::upstream::{self, Outgoing};
 use super::webhook::{self, MAX_DELIVERED};
-use crate::error::IssueCode;
+use crate::error::{Error, IssueCode};
 use crate::model::{Envelope, GetJobRequest, Request};
 use crate::transport::{now_ms, Answer};
 
@@ -103,7 +103,7 @@ impl ProxyHandler {
         let state = self.state.clone();
         future_to_promise(async move {
             let Ok(request) = request.dyn_into::<JsRequest>() else {
-                return Err(validation("request", IssueCode::Type, "must be a fetch Request").into());
+                return Err(Error::validation("request", IssueCode::Type, "must be a fetch Request").into());
             };
             let reply = handle(&state, &request, &platform_address(&info)).await;
             Ok(to_response(reply, &state.scrubber).into())

@@ -7,7 +7,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::Headers;
 
-use super::js_config::validation;
 use crate::error::{Error, IssueCode};
 use crate::js::value::to_js;
 use crate::model::Value;
@@ -28,9 +27,9 @@ pub fn verify_webhook(
     let secret = secret
         .as_string()
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| validation("secret", IssueCode::Required, "must be the webhook secret"))?;
+        .ok_or_else(|| Error::validation("secret", IssueCode::Required, "must be the webhook secret"))?;
     if !message.is_object() {
-        return Err(validation("message", IssueCode::Type, "must be { headers, body }").into());
+        return Err(Error::validation("message", IssueCode::Type, "must be { headers, body }").into());
     }
     let headers = Reflect::get(&message, &"headers".into()).unwrap_or(JsValue::UNDEFINED);
     let header = |name: &str| header_of(&headers, name);
@@ -40,7 +39,7 @@ pub fn verify_webhook(
         None => match body.dyn_ref::<Uint8Array>().map(|b| String::from_utf8(b.to_vec())) {
             Some(Ok(text)) => text,
             _ => {
-                return Err(validation(
+                return Err(Error::validation(
                     "body",
                     IssueCode::Type,
                     "must be the body as received: a string or a Uint8Array of UTF-8",
@@ -54,7 +53,7 @@ pub fn verify_webhook(
         Some(v) => match v.as_f64() {
             Some(n) if n >= 0.0 && n.is_finite() => n,
             _ => {
-                return Err(validation(
+                return Err(Error::validation(
                     "options.toleranceSeconds",
                     IssueCode::Range,
                     "must be a number of seconds, 0 or more",
@@ -77,7 +76,8 @@ pub fn verify_webhook(
     if let Err(fault) = checked {
         return Err(Error::Validation { issues: vec![webhook::fault_issue(fault)] }.into());
     }
-    let payload = Value::parse(&body).map_err(|_| validation("body", IssueCode::Type, "is signed but is not JSON"))?;
+    let payload =
+        Value::parse(&body).map_err(|_| Error::validation("body", IssueCode::Type, "is signed but is not JSON"))?;
     Ok(to_js(&payload))
 }
 
