@@ -4,6 +4,7 @@
 extern crate alloc;
 
 pub mod error;
+pub mod http_date;
 pub mod model;
 pub mod retry;
 

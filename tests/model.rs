@@ -739,6 +739,74 @@ mod never_panics {
         })
     }
 
+    /// A valid request of each action with one to three of its nodes changed or removed:
+    /// where random JSON seldom reaches, deep inside a CreateJob body.
+    fn broken_request() -> impl Strategy<Value = serde_json::Value> {
+        let bases = vec![
+            generate_body(),
+            train_body(),
+            json!({"action": "GetJob", "getJobRequest": {"id": "x"}}),
+            json!({"action": "ListJobs", "listJobsRequest": {"customId": "c"}}),
+            json!({"action": "ListModels", "listModelsRequest": {"offset": 0, "limit": 10, "type": 2}}),
+        ];
+        let edits = prop::collection::vec((any::<prop::sample::Index>(), edge_value(), any::<bool>()), 1..4);
+        (prop::sample::select(bases), edits).prop_map(|(mut body, edits)| {
+            for (pick, replacement, remove) in edits {
+                mutate(&mut body, pick, replacement, remove);
+            }
+            body
+        })
+    }
+
+    /// The segments of an issue path (`a.b[0].c`): keys and indices.
+    fn segments(path: &str) -> Vec<Result<&str, usize>> {
+        let mut out = Vec::new();
+        for part in path.split('.').filter(|p| !p.is_empty()) {
+            let (key, indices) = part.split_once('[').map_or((part, ""), |(k, rest)| (k, rest));
+            if !key.is_empty() {
+                out.push(Ok(key));
+            }
+            for index in indices.split('[') {
+                if let Some(n) = index.strip_suffix(']') {
+                    out.push(Err(n.parse().expect(path)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether an issue's path fits the body, read apart from the validator: a `required`
+    /// field's parent is there and the field is absent, `null`, `""` or `[]`; any other
+    /// issue's field is there, `null` only for a wrong type.
+    fn names_a_place(body: &serde_json::Value, path: &str, code: IssueCode) -> bool {
+        let mut node = Some(body);
+        for segment in segments(path) {
+            node = node.and_then(|n| match segment {
+                Ok(key) => n.get(key),
+                Err(i) => n.get(i),
+            });
+        }
+        let parent_there = {
+            let all = segments(path);
+            let mut parent = Some(body);
+            for segment in &all[..all.len().saturating_sub(1)] {
+                parent = parent.and_then(|n| match *segment {
+                    Ok(key) => n.get(key),
+                    Err(i) => n.get(i),
+                });
+            }
+            parent.is_some_and(|p| p.is_object() || p.is_array())
+        };
+        let empty =
+            |n: &serde_json::Value| n.is_null() || n.as_str() == Some("") || n.as_array().is_some_and(Vec::is_empty);
+        match code {
+            IssueCode::Required => parent_there && node.is_none_or(empty),
+            // A `null` where an object or a number must be: the root, an item of an array.
+            IssueCode::Type => node.is_some(),
+            _ => node.is_some_and(|n| !n.is_null()),
+        }
+    }
+
     proptest! {
         // Each case changes one of some forty nodes to one of fifteen edge values: many
         // cases are needed to reach every pair.
@@ -762,17 +830,19 @@ mod never_panics {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
         #[test]
-        fn validation_never_panics_and_agrees_with_check(body in arb_json()) {
-            let v = value(body);
-            let issues = validate_body(&v);
-            match check_request(&v) {
+        fn validation_never_panics_and_names_real_places(body in prop_oneof![arb_json(), broken_request()]) {
+            match check_request(&value(body.clone())) {
                 Ok(envelope) => {
-                    prop_assert!(issues.is_empty());
                     // A checked body writes wire JSON that validates again.
                     let again = value(serde_json::to_value(&envelope).unwrap());
                     prop_assert_eq!(validate_body(&again), vec![]);
                 }
-                Err(found) => prop_assert_eq!(found, issues),
+                Err(issues) => {
+                    prop_assert!(!issues.is_empty());
+                    for issue in &issues {
+                        prop_assert!(names_a_place(&body, &issue.path, issue.code), "{:?} in {}", issue, body);
+                    }
+                }
             }
         }
 
@@ -795,6 +865,235 @@ mod never_panics {
                 }
             }
             let _ = Value::parse(&text);
+        }
+    }
+}
+
+// ---- known breaks, combined: each field broken (or not) at random ----
+
+mod known_breaks {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A value put at a path, and the issue it must raise by the API reference's rules
+    /// (`None`: it is valid there).
+    type Break = (String, serde_json::Value, Option<(String, &'static str)>);
+
+    fn bad(path: &str, new: serde_json::Value, code: &'static str) -> Break {
+        (path.into(), new, Some((path.into(), code)))
+    }
+
+    fn bad_at(path: &str, new: serde_json::Value, at: &str, code: &'static str) -> Break {
+        (path.into(), new, Some((at.into(), code)))
+    }
+
+    fn fine(path: &str, new: serde_json::Value) -> Break {
+        (path.into(), new, None)
+    }
+
+    /// Breaks of the credentials, valid in every body.
+    fn credentials() -> Vec<Vec<Break>> {
+        vec![
+            vec![
+                bad("secretId", json!(""), "required"),
+                bad("secretId", json!(5), "type"),
+                fine("secretId", json!("id")),
+            ],
+            vec![
+                bad("secretKey", json!(""), "required"),
+                bad("secretKey", json!([]), "type"),
+                fine("secretKey", json!("k")),
+            ],
+        ]
+    }
+
+    /// For each field of `generate_body()`, ways to set it. No field is checked against
+    /// another that is broken here (the type and the inputs' count stay), so each break
+    /// raises its issue and nothing else.
+    fn generate_breaks() -> Vec<Vec<Break>> {
+        let selectors = format!("{OUT}.inputSelectors");
+        let mut all = credentials();
+        all.extend([
+            vec![
+                bad(&format!("{CJ}.callback"), json!("mailto:x@y.z"), "url"),
+                bad(&format!("{CJ}.callback"), json!("https://"), "url"),
+                bad(&format!("{CJ}.callback"), json!(true), "type"),
+                fine(&format!("{CJ}.callback"), json!(null)),
+            ],
+            vec![
+                bad(&format!("{CJ}.customId"), json!("c".repeat(64)), "too_long"),
+                bad(&format!("{CJ}.customId"), json!(12), "type"),
+                fine(&format!("{CJ}.customId"), json!("ü".repeat(63))),
+            ],
+            vec![
+                bad(&format!("{CJ}.timeout"), json!(0), "range"),
+                bad(&format!("{CJ}.timeout"), json!(-5), "range"),
+                bad(&format!("{CJ}.timeout"), json!(1.5), "type"),
+                bad(&format!("{CJ}.timeout"), json!("60"), "type"),
+            ],
+            vec![
+                bad(&format!("{CJ}.inputs[0].url"), json!("ftp://a.b/c"), "url"),
+                bad(&format!("{CJ}.inputs[0].url"), json!(7), "type"),
+            ],
+            vec![
+                bad(&format!("{OUT}.destination"), json!(1), "type"),
+                bad(&format!("{OUT}.destination"), json!({}), "type"),
+            ],
+            vec![
+                bad_at(&selectors, json!([1]), &format!("{selectors}[0]"), "reference"),
+                bad_at(&selectors, json!([0, 0.5]), &format!("{selectors}[1]"), "type"),
+                bad(&selectors, json!("0"), "type"),
+                bad(&selectors, json!([]), "required"),
+                bad(&selectors, json!(null), "required"),
+            ],
+            vec![
+                bad(&format!("{OUT}.smartContentDescriptor.outputPrefix"), json!("p".repeat(20)), "too_long"),
+                bad(&format!("{OUT}.smartContentDescriptor.outputPrefix"), json!(["p"]), "type"),
+            ],
+            vec![
+                bad(&format!("{SC}.modelName"), json!("a b"), "pattern"),
+                bad(&format!("{SC}.modelName"), json!("A".repeat(64)), "too_long"),
+                bad(&format!("{SC}.modelName"), json!(42), "type"),
+                bad(&format!("{SC}.modelName"), json!(""), "required"),
+                bad(&format!("{SC}.modelName"), json!(null), "required"),
+            ],
+            vec![
+                bad(&format!("{SC}.totalEpoch"), json!(10), "not_applicable"),
+                bad(&format!("{SC}.totalEpoch"), json!(2.5), "type"),
+            ],
+            vec![
+                bad(&format!("{SC}.useSeparate"), json!(0), "enum"),
+                bad(&format!("{SC}.useSeparate"), json!(true), "type"),
+                fine(&format!("{SC}.useSeparate"), json!(1)),
+            ],
+            vec![
+                bad(&format!("{OUT}.contentId"), json!(""), "required"),
+                bad(&format!("{OUT}.contentId"), json!(null), "required"),
+                bad(&format!("{OUT}.contentId"), json!(1), "type"),
+            ],
+        ]);
+        all
+    }
+
+    /// The same for `train_body()` (type 2: no content ID needed, epochs 1 to 50).
+    fn train_breaks() -> Vec<Vec<Break>> {
+        let source = format!("{CJ}.inputs[0].source");
+        let selectors = format!("{OUT}.inputSelectors");
+        let mut all = credentials();
+        all.extend([
+            vec![
+                bad(&format!("{source}.contentId"), json!(""), "required"),
+                bad(&format!("{source}.contentId"), json!(null), "required"),
+                bad(&format!("{source}.contentId"), json!(3), "type"),
+            ],
+            vec![
+                bad(&format!("{source}.path"), json!(""), "required"),
+                bad(&format!("{source}.path"), json!([]), "type"),
+            ],
+            vec![
+                bad(&format!("{CJ}.inputs[1].sourceData"), json!("é".repeat(513)), "too_long"),
+                bad(&format!("{CJ}.inputs[1].sourceData"), json!(7), "type"),
+                fine(&format!("{CJ}.inputs[1].sourceData"), json!("é".repeat(512))),
+            ],
+            vec![
+                bad_at(&selectors, json!([2]), &format!("{selectors}[0]"), "reference"),
+                bad_at(&selectors, json!([0, -1]), &format!("{selectors}[1]"), "reference"),
+                fine(&selectors, json!([1, 0])),
+            ],
+            vec![
+                bad(&format!("{SC}.totalEpoch"), json!(0), "range"),
+                bad(&format!("{SC}.totalEpoch"), json!(51), "range"),
+                bad(&format!("{SC}.totalEpoch"), json!("30"), "type"),
+                fine(&format!("{SC}.totalEpoch"), json!(1)),
+                fine(&format!("{SC}.totalEpoch"), json!(null)),
+            ],
+            vec![
+                bad(&format!("{SC}.modelName"), json!("voice-1"), "pattern"),
+                fine(&format!("{SC}.modelName"), json!("Az_09")),
+            ],
+            vec![bad(&format!("{OUT}.contentId"), json!(1), "type"), fine(&format!("{OUT}.contentId"), json!(""))],
+        ]);
+        all
+    }
+
+    /// The same for a ListModels body.
+    fn list_models_breaks() -> Vec<Vec<Break>> {
+        let at = |field: &str| format!("listModelsRequest.{field}");
+        let mut all = credentials();
+        all.extend([
+            vec![
+                bad(&at("offset"), json!(-1), "range"),
+                bad(&at("offset"), json!("0"), "type"),
+                bad(&at("offset"), json!(null), "required"),
+                fine(&at("offset"), json!(4294967295u32)),
+            ],
+            vec![
+                bad(&at("limit"), json!(0), "range"),
+                bad(&at("limit"), json!(101), "range"),
+                bad(&at("limit"), json!(10.5), "type"),
+                bad(&at("limit"), json!(null), "required"),
+                fine(&at("limit"), json!(100)),
+            ],
+            vec![
+                bad(&at("type"), json!(1), "enum"),
+                bad(&at("type"), json!(3), "enum"),
+                bad(&at("type"), json!(true), "type"),
+                bad(&at("type"), json!(null), "required"),
+            ],
+        ]);
+        all
+    }
+
+    /// Applies the picked break of each field (none where the pick is `None`) and checks
+    /// that exactly the issues the table promises come out, in any order.
+    fn check(
+        base: serde_json::Value,
+        table: &[Vec<Break>],
+        picks: &[Option<prop::sample::Index>],
+    ) -> Result<(), TestCaseError> {
+        let mut body = base;
+        let mut expected = Vec::new();
+        for (options, pick) in table.iter().zip(picks) {
+            let Some(pick) = pick else { continue };
+            let (path, new, issue) = pick.get(options).clone();
+            body = with(body, &path, new);
+            expected.extend(issue);
+        }
+        expected.sort();
+        let found = match check_request(&value(body.clone())) {
+            Ok(_) => Vec::new(),
+            Err(issues) => {
+                let mut found: Vec<(String, &'static str)> =
+                    issues.into_iter().map(|i| (i.path, i.code.name())).collect();
+                found.sort();
+                found
+            }
+        };
+        prop_assert_eq!(found, expected, "body: {}", body);
+        Ok(())
+    }
+
+    fn picks(fields: usize) -> impl Strategy<Value = Vec<Option<prop::sample::Index>>> {
+        prop::collection::vec(prop::option::weighted(0.3, any::<prop::sample::Index>()), fields)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn generation_bodies_raise_exactly_the_broken_rules(p in picks(generate_breaks().len())) {
+            check(generate_body(), &generate_breaks(), &p)?;
+        }
+
+        #[test]
+        fn training_bodies_raise_exactly_the_broken_rules(p in picks(train_breaks().len())) {
+            check(train_body(), &train_breaks(), &p)?;
+        }
+
+        #[test]
+        fn list_models_bodies_raise_exactly_the_broken_rules(p in picks(list_models_breaks().len())) {
+            let base = json!({"action": "ListModels", "listModelsRequest": {"offset": 0, "limit": 10, "type": 2}});
+            check(base, &list_models_breaks(), &p)?;
         }
     }
 }

@@ -56,45 +56,8 @@ pub fn gateway_headers(secret_id: &str, secret_key: &str, source: &str, date: &s
     [("x-date", date.into()), ("source", source.into()), ("authorization", authorization)]
 }
 
-/// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) for milliseconds since the epoch.
-pub fn http_date(ms: f64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let secs = if ms.is_finite() && ms > 0.0 { (ms / 1000.0) as i64 } else { 0 };
-    let days = secs.div_euclid(86_400);
-    let of_day = secs.rem_euclid(86_400);
-    // Days to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + (month <= 2) as i64;
-    let mut out = String::new();
-    out.push_str(DAYS[days.rem_euclid(7) as usize]);
-    out.push_str(", ");
-    two_digits(&mut out, day);
-    out.push(' ');
-    out.push_str(MONTHS[(month - 1).clamp(0, 11) as usize]);
-    out.push(' ');
-    crate::error::push_number(&mut out, year.max(0) as u64);
-    out.push(' ');
-    two_digits(&mut out, of_day / 3600);
-    out.push(':');
-    two_digits(&mut out, of_day / 60 % 60);
-    out.push(':');
-    two_digits(&mut out, of_day % 60);
-    out.push_str(" GMT");
-    out
-}
-
-fn two_digits(out: &mut String, n: i64) {
-    out.push((b'0' + (n / 10 % 10) as u8) as char);
-    out.push((b'0' + (n % 10) as u8) as char);
-}
+/// The `X-Date` of a signed request: an IMF-fixdate for milliseconds since the epoch.
+pub use crate::http_date::format as http_date;
 
 /// The key bytes of a webhook secret: `whsec_<base64>` decoded, as the Standard Webhooks
 /// convention writes it; any other text as its UTF-8 bytes.
@@ -172,42 +135,103 @@ mod tests {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    #[test]
-    fn hmacs_match_rfc_vectors() {
-        // RFC 2202 test case 2 and RFC 4231 test case 2.
-        assert_eq!(
-            hex(&hmac_sha1(b"Jefe", b"what do ya want for nothing?")),
-            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
-        );
-        assert_eq!(
-            hex(&hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"])),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
+    fn unhex(text: &str) -> Vec<u8> {
+        (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
     }
 
     #[test]
-    fn formats_http_dates() {
-        assert_eq!(http_date(784_111_777_000.0), "Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(http_date(0.0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(http_date(951_782_400_000.0), "Tue, 29 Feb 2000 00:00:00 GMT");
-        assert_eq!(http_date(1_735_689_599_000.0), "Tue, 31 Dec 2024 23:59:59 GMT");
+    fn hmac_sha1_matches_rfc_2202() {
+        // RFC 2202 §3, test cases 1, 2, 3, 6 and 7 (6 and 7: a key longer than the block).
+        let long_key = [0xaa; 80];
+        let cases: [(&[u8], &[u8], &str); 5] = [
+            (&[0x0b; 20], b"Hi There", "b617318655057264e28bc0b6fb378c8ef146be00"),
+            (b"Jefe", b"what do ya want for nothing?", "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"),
+            (&[0xaa; 20], &[0xdd; 50], "125d7342b9ac11cd91a39af48aa17b4f63f175d3"),
+            (
+                &long_key,
+                b"Test Using Larger Than Block-Size Key - Hash Key First",
+                "aa4ae5e15272d00e95705637ce8a3b55ed402112",
+            ),
+            (
+                &long_key,
+                b"Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data",
+                "e8e99d0f45237d786d6bbaa7965c7808bbff1a91",
+            ),
+        ];
+        for (key, data, expected) in cases {
+            assert_eq!(hex(&hmac_sha1(key, data)), expected);
+        }
+    }
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        // RFC 4231 §4, test cases 1, 2, 3, 6 and 7; some messages in parts, as the webhook
+        // signature passes them.
+        type Case<'a> = (&'a [u8], &'a [&'a [u8]], &'a str);
+        let long_key = [0xaa; 131];
+        let cases: [Case; 5] = [
+            (&[0x0b; 20], &[b"Hi There"], "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+            (
+                b"Jefe",
+                &[b"what do ya want ", b"for nothing?"],
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+            ),
+            (&[0xaa; 20], &[&[0xdd; 50]], "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
+            (
+                &long_key,
+                &[b"Test Using Larger Than Block-Size Key - Hash Key First"],
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+            ),
+            (
+                &long_key,
+                &[
+                    b"This is a test using a larger than block-size key and a larger than block-size data.",
+                    b" The key needs to be hashed before being used by the HMAC algorithm.",
+                ],
+                "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+            ),
+        ];
+        for (key, parts, expected) in cases {
+            assert_eq!(hex(&hmac_sha256(key, parts)), expected);
+            assert!(verify_sha256(key, parts, &unhex(expected)));
+        }
+    }
+
+    #[test]
+    fn truncated_tags_verify_down_to_128_bits() {
+        // RFC 4231 §4.6, test case 5: the tag truncated to 128 bits.
+        let (key, data) = ([0x0c; 20], b"Test With Truncation");
+        let tag = unhex("a3b6167473100ee06e0c796c2955552b");
+        assert!(verify_sha256(&key, &[data], &tag));
+        assert!(!verify_sha256(&key, &[data], &tag[..15]), "shorter than 16 bytes");
+        let mut flipped = tag.clone();
+        flipped[15] ^= 1;
+        assert!(!verify_sha256(&key, &[data], &flipped));
+        assert!(!verify_sha256(&key, &[b"Test With Truncation."], &tag));
     }
 
     #[test]
     fn signs_gateway_requests() {
         let [date, source, auth] = gateway_headers("AKIDid", "key", "my-app", "Tue, 31 Dec 2024 23:59:59 GMT");
-        assert_eq!(date.1, "Tue, 31 Dec 2024 23:59:59 GMT");
-        assert_eq!(source.1, "my-app");
-        let expected = base64::encode(&hmac_sha1(b"key", b"x-date: Tue, 31 Dec 2024 23:59:59 GMT\nsource: my-app"));
+        assert_eq!(date, ("x-date", "Tue, 31 Dec 2024 23:59:59 GMT".into()));
+        assert_eq!(source, ("source", "my-app".into()));
+        // The signature computed apart from this crate, with OpenSSL (Python's hmac agrees):
+        //   printf 'x-date: Tue, 31 Dec 2024 23:59:59 GMT\nsource: my-app' \
+        //     | openssl dgst -sha1 -hmac key -binary | base64
+        assert_eq!(auth.0, "authorization");
         assert_eq!(
             auth.1,
-            format!("hmac id=\"AKIDid\", algorithm=\"hmac-sha1\", headers=\"x-date source\", signature=\"{expected}\"")
+            concat!(
+                r#"hmac id="AKIDid", algorithm="hmac-sha1", headers="x-date source", "#,
+                r#"signature="8Zjlw5VnIepnCu/yIEA+iLZuHK8=""#
+            )
         );
     }
 
     #[test]
     fn signs_and_verifies_webhooks() {
-        // The example of the Standard Webhooks reference libraries.
+        // The published example of the Standard Webhooks libraries ("sign function works" in
+        // standard-webhooks/libraries/javascript/src/webhook.test.ts; Svix's libraries test it too).
         let key = webhook_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         let body = r#"{"test": 2432232314}"#;
         let signature = webhook_signature(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", body);

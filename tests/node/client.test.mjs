@@ -2,6 +2,7 @@
 // ambiguous faults, Retry-After, and the credential rules of a server-side client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { SingingCloningClient } from 'singing-cloning';
 import { startEmulator } from '../support/emulator.mjs';
 
@@ -124,27 +125,89 @@ test('options and arguments of the wrong type are validation errors', async () =
   );
 });
 
-test('models() iterates every page with for await', async () => {
-  const log = [];
-  const client = new SingingCloningClient({
-    endpoint: emulator.api,
-    secretId: emulator.secretId,
-    secretKey: emulator.secretKey,
-    fetch: faultyFetch(() => '', log),
+/**
+ * A ListModels upstream holding `stored`, paging as the reference says: `offset` from 0,
+ * `limit` from 1 to 100, `type` 2; anything else is a 400. Logs each page asked for.
+ */
+async function modelsUpstream(stored) {
+  const pages = [];
+  const server = createServer(async (request, response) => {
+    let text = '';
+    for await (const chunk of request) text += chunk;
+    const body = JSON.parse(text);
+    const { offset, limit, type } = body.listModelsRequest ?? {};
+    pages.push({ offset, limit });
+    const valid =
+      request.url === '/release/music_model' &&
+      body.action === 'ListModels' &&
+      type === 2 &&
+      Number.isInteger(offset) &&
+      offset >= 0 &&
+      Number.isInteger(limit) &&
+      limit >= 1 &&
+      limit <= 100;
+    response.writeHead(valid ? 200 : 400, { 'content-type': 'application/json' });
+    response.end(
+      JSON.stringify(
+        valid
+          ? {
+              requestId: `r${pages.length}`,
+              listModelsResponse: { total: stored.length, models: stored.slice(offset, offset + limit) },
+            }
+          : { requestId: `r${pages.length}`, error: { code: 'InvalidParameter', message: text } },
+      ),
+    );
   });
-  const all = await client.listModels({ limit: 100 });
-  const names = [];
-  for await (const model of client.models({ limit: 1 })) names.push(model.name);
-  assert.deepEqual(
-    names,
-    all.models.map((m) => m.name),
-  );
-  assert.ok(names.includes('default'));
-  assert.equal(log.length, 1 + names.length, 'one request per page of one, and no more once total is reached');
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Keep-alive connections too, or a failed assertion would leave the test file running.
+  const close = () => {
+    server.close();
+    server.closeAllConnections();
+  };
+  return { endpoint: `http://127.0.0.1:${server.address().port}/release`, pages, close };
+}
+
+test('models() walks 250 models page by page: each once, in order, with no page too many', async (t) => {
+  const stored = Array.from({ length: 250 }, (_, i) => ({
+    name: `voice_${String(i).padStart(3, '0')}`,
+    createdAt: String(1_700_000_000_000 + i),
+  }));
+  const upstream = await modelsUpstream(stored);
+  t.after(upstream.close);
+  const client = new SingingCloningClient({
+    endpoint: upstream.endpoint,
+    secretId: 'id-12345678',
+    secretKey: 'key-12345678',
+    maxRetries: 0,
+  });
+  // [options, the first model, the page size the client must use]: the default page is
+  // the reference's largest, 100; 50 divides 250, so a last full page must end the walk.
+  for (const [options, from, size] of [
+    [undefined, 0, 100],
+    [{ limit: 50 }, 0, 50],
+    [{ limit: 30 }, 0, 30],
+    [{ offset: 5 }, 5, 100],
+    [{ offset: 249, limit: 7 }, 249, 7],
+  ]) {
+    upstream.pages.length = 0;
+    const names = [];
+    for await (const model of client.models(options)) names.push(model.name);
+    const label = JSON.stringify(options);
+    assert.deepEqual(
+      names,
+      stored.slice(from).map((m) => m.name),
+      label,
+    );
+    const offsets = Array.from({ length: Math.ceil((stored.length - from) / size) }, (_, i) => from + i * size);
+    assert.deepEqual(
+      upstream.pages,
+      offsets.map((offset) => ({ offset, limit: size })),
+      label,
+    );
+  }
 });
 
 test('redirects are not followed, so a body with credentials never goes elsewhere', async () => {
-  const { createServer } = await import('node:http');
   let reachedTarget = 0;
   const server = createServer((request, response) => {
     if (request.url.startsWith('/elsewhere')) {

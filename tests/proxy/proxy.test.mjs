@@ -561,7 +561,7 @@ test('no URL, path or header of the client reaches the upstream; an echoing upst
   }
 });
 
-test('API gateway signing matches a worked example computed independently', async () => {
+test('API gateway signing: node:crypto recomputes the signature, and a pinned clock gives a worked example', async (t) => {
   const gatewayUpstream = await startServer(() => ({
     status: 200,
     body: JSON.stringify({ requestId: 'r', getJobResponse: { job: { id: 'x', state: 1, customId: 'not-yours' } } }),
@@ -573,6 +573,9 @@ test('API gateway signing matches a worked example computed independently', asyn
     gateway: { secretId: GATEWAY_ID, secretKey: GATEWAY_KEY, source },
   });
   stops.push(signed.close);
+  const authorization = /^hmac id="([^"]*)", algorithm="([^"]*)", headers="([^"]*)", signature="([^"]*)"$/;
+
+  // Live: the signature over what the upstream received, recomputed with node:crypto.
   const before = Date.now();
   await new Browser(signed.api).job(getJob('x'));
   const got = gatewayUpstream.received.at(-1);
@@ -584,17 +587,31 @@ test('API gateway signing matches a worked example computed independently', asyn
   assert.ok(Math.abs(Date.parse(date) - before) < 60_000);
   assert.equal(date, new Date(Date.parse(date)).toUTCString(), 'the same format as toUTCString');
   assert.equal(got.headers.source, source);
-  const signature = createHmac('sha1', GATEWAY_KEY).update(`x-date: ${date}\nsource: ${source}`).digest('base64');
-  assert.equal(
-    got.headers.authorization,
-    `hmac id="${GATEWAY_ID}", algorithm="hmac-sha1", headers="x-date source", signature="${signature}"`,
-  );
-
-  // The worked example, by hand: fixed inputs, the expected header text.
-  const example = createHmac('sha1', 'gw-key')
-    .update('x-date: Tue, 31 Dec 2024 23:59:59 GMT\nsource: my-app')
+  const [, id, algorithm, headers, signature] = got.headers.authorization.match(authorization) ?? [];
+  assert.equal(id, GATEWAY_ID);
+  assert.equal(algorithm, 'hmac-sha1');
+  assert.equal(headers, 'x-date source', 'the signed headers, in the order signed');
+  const expected = createHmac('sha1', GATEWAY_KEY)
+    .update(`x-date: ${got.headers['x-date']}\nsource: ${got.headers.source}`)
     .digest('base64');
-  assert.equal(example.length, 28);
+  assert.equal(signature, expected);
+
+  // Worked example: the proxy's clock (Date.now, read by the WebAssembly) pinned, the whole
+  // header compared with a literal computed apart from Node and the SDK, by OpenSSL:
+  //   printf 'x-date: Tue, 31 Dec 2024 23:59:59 GMT\nsource: singing-cloning-tests' \
+  //     | openssl dgst -sha1 -hmac gw-key-secret-77bb -binary | base64
+  // The milliseconds are dropped, not rounded up into the next year.
+  t.mock.method(Date, 'now', () => Date.UTC(2024, 11, 31, 23, 59, 59, 999));
+  await new Browser(signed.api).job(getJob('x'));
+  t.mock.restoreAll();
+  const pinned = gatewayUpstream.received.at(-1);
+  assert.equal(pinned.headers['x-date'], 'Tue, 31 Dec 2024 23:59:59 GMT');
+  assert.equal(pinned.headers.source, 'singing-cloning-tests');
+  assert.equal(
+    pinned.headers.authorization,
+    'hmac id="AKIDgatewayTest55aa", algorithm="hmac-sha1", headers="x-date source", signature="mlUzIRO6EVP/7P2PAONvhbxN424="',
+  );
+  assert.equal(gatewayUpstream.received.length, 2);
 });
 
 test('a wrong config throws a validation error naming each field', () => {
