@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use clap::{CommandFactory, FromArgMatches, Parser};
 
+use crate::sigv4::StoreKeys;
+
 /// The `secretId` the emulator accepts unless told otherwise.
 pub const DEFAULT_SECRET_ID: &str = "local-secret-id";
 /// The `secretKey` the emulator accepts unless told otherwise.
@@ -96,6 +98,19 @@ pub struct Config {
     #[arg(long, env = "SINGING_CLONING_EMULATOR_CONCURRENT_JOBS", default_value_t = 0, value_name = "N")]
     #[arg(value_parser = number::<usize>)]
     pub concurrent_jobs: usize,
+    /// The S3 access key id of the content store: with `--store-secret-access-key`, every
+    /// `/cos` request must be presigned with that pair (AWS Signature Version 4) [default: an
+    /// open store].
+    #[arg(long, env = "SINGING_CLONING_EMULATOR_STORE_ACCESS_KEY_ID", value_name = "ID")]
+    #[arg(hide_env_values = true, requires = "store_secret_access_key")]
+    pub store_access_key_id: Option<String>,
+    /// The S3 secret access key of the content store (see `--store-access-key-id`).
+    #[arg(long, env = "SINGING_CLONING_EMULATOR_STORE_SECRET_ACCESS_KEY", value_name = "KEY")]
+    #[arg(hide_env_values = true, requires = "store_access_key_id")]
+    pub store_secret_access_key: Option<String>,
+    /// The S3 region presigned content store URLs must be signed for.
+    #[arg(long, env = "SINGING_CLONING_EMULATOR_STORE_REGION", default_value = "us-east-1", value_name = "REGION")]
+    pub store_region: String,
 }
 
 impl Default for Config {
@@ -135,6 +150,19 @@ impl Config {
         // `--fault ''` (a script's unset variable passed on) is no fault, as an empty variable is.
         config.fault = config.fault.filter(|spec| !spec.trim().is_empty());
         Ok(config)
+    }
+
+    /// The key pair the content store requires presigned requests to be signed with, and
+    /// its region; `None` for an open store (no pair configured).
+    pub fn store_keys(&self) -> Option<StoreKeys> {
+        match (&self.store_access_key_id, &self.store_secret_access_key) {
+            (Some(id), Some(secret)) => Some(StoreKeys {
+                access_key_id: id.clone(),
+                secret_access_key: secret.clone(),
+                region: self.store_region.clone(),
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -216,6 +244,21 @@ mod tests {
         );
         assert_eq!((defaults.max_input_bytes, defaults.max_body_bytes), (20 * 1024 * 1024, 65_536));
         assert_eq!((defaults.max_connections, defaults.concurrent_jobs), (512, 0));
+    }
+
+    #[test]
+    fn a_store_key_pair_is_both_halves_or_none() {
+        assert_eq!(Config::default().store_keys(), None);
+        assert_eq!(Config::default().store_region, "us-east-1");
+        let config = parse(&["--store-access-key-id", "id", "--store-secret-access-key=secret"]).unwrap();
+        let keys = config.store_keys().unwrap();
+        assert_eq!((keys.access_key_id.as_str(), keys.secret_access_key.as_str()), ("id", "secret"));
+        assert_eq!(keys.region, "us-east-1");
+        assert!(!format!("{keys:?}").contains("secret\""), "{keys:?}");
+        let region = parse(&["--store-access-key-id=i", "--store-secret-access-key=s", "--store-region", "auto"]);
+        assert_eq!(region.unwrap().store_keys().unwrap().region, "auto");
+        assert!(parse(&["--store-access-key-id", "id"]).is_err());
+        assert!(parse(&["--store-secret-access-key", "secret"]).is_err());
     }
 
     #[test]

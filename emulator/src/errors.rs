@@ -1,5 +1,7 @@
 //! The one error format of every endpoint: an HTTP status and
-//! `{"requestId": "<uuid>", "error": {"code": "<Code>", "message": "<text>", "issues": [...]}}`.
+//! `{"requestId": "<uuid>", "error": {"code": "<Code>", "message": "<text>", "issues": [...]}}`;
+//! but for the content store's signature refusals, which S3 clients read as S3 writes them:
+//! `<Error><Code>…</Code><Message>…</Message><RequestId>…</RequestId></Error>` ([`s3_error`]).
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -140,4 +142,31 @@ pub fn success<T: Serialize>(key: &str, payload: &T) -> Response {
         }
         Err(e) => ApiError::internal(format!("cannot write the response: {e}")).into_response(),
     }
+}
+
+/// An S3 error answer: `status` with an XML body naming `code` (`AccessDenied`,
+/// `SignatureDoesNotMatch`, …), as S3 answers a request whose signature it refuses.
+pub fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
+        xml_escape(code),
+        xml_escape(message),
+        new_request_id()
+    );
+    (status, [(axum::http::header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
+fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }

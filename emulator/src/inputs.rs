@@ -48,7 +48,9 @@ fn extension_of(path: &str) -> Option<String> {
     Some(extension.to_ascii_lowercase()).filter(|e| !e.is_empty() && e.len() <= 5)
 }
 
-/// Downloads `url` with the configured time and size limits.
+/// Downloads `url` with the configured time and size limits. Any http(s) host, loopback and
+/// the emulator's own origin included: a presigned URL of its content store is fetched as it
+/// is, query and all, and the store checks it as it would any client's request.
 async fn download(state: &AppState, url: &str) -> Result<Vec<u8>, String> {
     let limit = state.config.max_input_bytes;
     let timeout = std::time::Duration::from_millis(state.config.download_timeout_ms);

@@ -22,6 +22,7 @@ pub mod models;
 pub mod routes;
 pub mod samples;
 pub mod server;
+pub mod sigv4;
 pub mod state;
 pub mod store;
 

@@ -23,7 +23,23 @@ async fn main() -> ExitCode {
     let _ = writeln!(out, "  secretId:  {}", config.secret_id);
     let _ = writeln!(out, "  secretKey: {}", config.secret_key);
     let _ = writeln!(out, "  data dir:  {}", emulator.data_dir().display());
-    let _ = writeln!(out, "  samples:   {origin}/cos/samples/voice.wav (voice to train on), {origin}/cos/samples/song.wav (song to convert)");
+    if config.store_keys().is_some() {
+        // Presigned (for 7 days): the store refuses unsigned requests.
+        let _ = writeln!(
+            out,
+            "  samples:   {} (voice to train on), {} (song to convert)",
+            emulator.content_url("samples", "/voice.wav"),
+            emulator.content_url("samples", "/song.wav")
+        );
+        let _ = writeln!(
+            out,
+            "  store:     S3 presigned URLs only, key id {}, region {}",
+            config.store_access_key_id.as_deref().unwrap_or(""),
+            config.store_region
+        );
+    } else {
+        let _ = writeln!(out, "  samples:   {origin}/cos/samples/voice.wav (voice to train on), {origin}/cos/samples/song.wav (song to convert)");
+    }
     let _ = writeln!(out, "  job time:  {} ms in SUBMITTED and in PROCESSING", config.job_ms);
     if let Some(fault) = &config.fault {
         let _ = writeln!(out, "  fault:     {fault}");

@@ -1,12 +1,13 @@
 //! The HTTP routes: the API (`{base}/job`, `{base}/music_model`), the content store
-//! (`/cos/{contentId}/{path}`) and the admin endpoints (`/admin/...`).
+//! (`/cos/{contentId}/{path}`, S3's GET, HEAD and PUT of an object, presigned once the store
+//! has a key pair: see [`crate::sigv4`]) and the admin endpoints (`/admin/...`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Request as HttpRequest, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Extension, Path, Request as HttpRequest, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,9 +17,10 @@ use serde_json::json;
 use singing_cloning::model::value::SyntaxError;
 use singing_cloning::{check_request, Action, JobResponse, ListJobsResponse, Request, Value};
 
-use crate::errors::{json_response, success, ApiError};
+use crate::errors::{json_response, s3_error, success, ApiError};
 use crate::faults::{self, GlobalFault};
 use crate::jobs;
+use crate::sigv4::{self, SignedRequest, Verified};
 use crate::state::AppState;
 use crate::store::ContentError;
 
@@ -36,16 +38,51 @@ pub fn router(state: Arc<AppState>, global_fault: GlobalFault) -> Router {
         .route("/admin/models", get(admin_models))
         .route("/admin/jobs/{id}/cancel", post(admin_cancel))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), admin_guard));
+    let store = Router::new()
+        .route("/cos/{content_id}/{*path}", get(get_content).put(put_content))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), store_guard));
     Router::new()
         .merge(api)
         .merge(admin)
-        .route("/cos/{content_id}/{*path}", get(get_content).put(put_content))
+        .merge(store)
         .fallback(|| async { ApiError::not_found("NotFound", "no such endpoint").into_response() })
         .with_state(state)
 }
 
 /// The path prefix of the admin routes, which get no CORS headers (see [`crate::server`]).
 pub const ADMIN_PREFIX: &str = "/admin/";
+
+/// The path prefix of the content store, whose CORS preflight allows uploads (see [`crate::server`]).
+pub const STORE_PREFIX: &str = "/cos/";
+
+/// With a key pair configured, refuses every content store request that is not presigned
+/// with it (403 and S3's XML error), before a byte of an upload is read; what the signature
+/// vouches for ([`Verified`]) goes on to the handler, which holds the body to it.
+async fn store_guard(State(state): State<Arc<AppState>>, mut request: HttpRequest, next: Next) -> Response {
+    let Some(keys) = &state.store_keys else {
+        return next.run(request).await;
+    };
+    let signed = SignedRequest {
+        method: request.method().as_str(),
+        path: request.uri().path(),
+        query: request.uri().query(),
+        headers: request.headers(),
+    };
+    match sigv4::verify(keys, &signed, sigv4::now_s()) {
+        Ok(verified) => {
+            request.extensions_mut().insert(verified);
+            next.run(request).await
+        }
+        Err(refusal) => {
+            let mut response = s3_error(StatusCode::FORBIDDEN, refusal.code, &refusal.message);
+            if request.method() == Method::PUT {
+                // The upload's body is left unread: the connection cannot carry another request.
+                response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            response
+        }
+    }
+}
 
 /// Refuses admin requests a web page could send: the admin routes cancel jobs and show
 /// callback URLs (with their tokens), so only same-origin pages and programs (which send
@@ -210,8 +247,8 @@ fn authenticate(state: &AppState, body: &Value) -> Result<(), ApiError> {
     let key = body.get("secretKey").and_then(Value::as_str);
     match (id, key) {
         (Some(id), Some(key)) if !id.is_empty() && !key.is_empty() => {
-            let matches = constant_time_eq(id.as_bytes(), state.config.secret_id.as_bytes())
-                & constant_time_eq(key.as_bytes(), state.config.secret_key.as_bytes());
+            let matches = sigv4::constant_time_eq(id.as_bytes(), state.config.secret_id.as_bytes())
+                & sigv4::constant_time_eq(key.as_bytes(), state.config.secret_key.as_bytes());
             if matches {
                 Ok(())
             } else {
@@ -222,45 +259,102 @@ fn authenticate(state: &AppState, body: &Value) -> Result<(), ApiError> {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 fn invalid_path(message: &str) -> Response {
     ApiError::new(StatusCode::BAD_REQUEST, "InvalidPath", message).into_response()
 }
 
-/// GET /cos/{contentId}/{path}: a file of the content store (never through a symbolic link).
-async fn get_content(State(state): State<Arc<AppState>>, Path((content_id, path)): Path<(String, String)>) -> Response {
+/// GET (and HEAD) /cos/{contentId}/{path}: a file of the content store (never through a
+/// symbolic link); a `Range` of one span (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206
+/// with that part, so that an `<audio>` element can seek.
+async fn get_content(
+    State(state): State<Arc<AppState>>,
+    Path((content_id, path)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     let Some(file) = state.store.content_path(&content_id, &path) else {
         return invalid_path("the path leaves the content store");
     };
     let store = state.store.clone();
     let read = tokio::task::spawn_blocking(move || store.read_content(&file, u64::MAX)).await;
-    match read {
-        Ok(Ok(bytes)) => (
-            StatusCode::OK,
-            [
-                (header::CONTENT_TYPE, content_type(&path)),
-                (header::CACHE_CONTROL, "no-cache"),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            ],
-            bytes,
+    let bytes = match read {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(ContentError::NotFound)) => {
+            return ApiError::not_found(
+                "ContentNotFound",
+                format!("no file {path:?} in content repository {content_id:?}"),
+            )
+            .into_response()
+        }
+        Ok(Err(ContentError::Refused)) => return invalid_path("the path is a symbolic link or not a regular file"),
+        _ => return ApiError::internal("cannot read the file").into_response(),
+    };
+    let common = [
+        (header::CONTENT_TYPE, content_type(&path)),
+        (header::CACHE_CONTROL, "no-cache"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::ACCEPT_RANGES, "bytes"),
+    ];
+    let total = bytes.len() as u64;
+    match headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(|v| byte_range(v, total)) {
+        Some(Some(Ok((start, end)))) => {
+            let part = Bytes::from(bytes).slice(start as usize..=end as usize);
+            let range = format!("bytes {start}-{end}/{total}");
+            (StatusCode::PARTIAL_CONTENT, common, [(header::CONTENT_RANGE, range)], part).into_response()
+        }
+        Some(Some(Err(()))) => (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            [(header::CONTENT_RANGE, format!("bytes */{total}"))],
+            ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "InvalidRange", "the range is outside the file").body(),
         )
             .into_response(),
-        Ok(Err(ContentError::NotFound)) => {
-            ApiError::not_found("ContentNotFound", format!("no file {path:?} in content repository {content_id:?}"))
-                .into_response()
-        }
-        Ok(Err(ContentError::Refused)) => invalid_path("the path is a symbolic link or not a regular file"),
-        _ => ApiError::internal("cannot read the file").into_response(),
+        // No range, or one this does not serve (several spans, another unit): the whole file,
+        // as RFC 9110 allows.
+        _ => (StatusCode::OK, common, bytes).into_response(),
     }
 }
 
-/// PUT /cos/{contentId}/{path}: stores a file (for `source` inputs), at most `--max-input-bytes`.
+/// The first and last byte of a one-span `Range` over `total` bytes: `None` for a header
+/// this does not serve, `Some(Err(()))` for a span that starts past the end (416).
+fn byte_range(value: &str, total: u64) -> Option<Result<(u64, u64), ()>> {
+    let spec = value.trim().strip_prefix("bytes=")?.trim();
+    if spec.contains(',') {
+        return None;
+    }
+    let (first, last) = spec.split_once('-')?;
+    let number = |text: &str| -> Option<u64> {
+        let text = text.trim();
+        (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())).then(|| text.parse().ok())?
+    };
+    let (start, end) = match (first.trim().is_empty(), last.trim().is_empty()) {
+        // `bytes=-n`: the last n bytes.
+        (true, false) => {
+            let suffix = number(last)?;
+            if suffix == 0 || total == 0 {
+                return Some(Err(()));
+            }
+            (total.saturating_sub(suffix), total - 1)
+        }
+        (false, true) => (number(first)?, total.saturating_sub(1)),
+        (false, false) => {
+            let (start, end) = (number(first)?, number(last)?);
+            if end < start {
+                return None;
+            }
+            (start, end.min(total.saturating_sub(1)))
+        }
+        (true, true) => return None,
+    };
+    Some(if start >= total { Err(()) } else { Ok((start, end)) })
+}
+
+/// PUT /cos/{contentId}/{path}: stores a file (for `source` inputs and `url`s of the store),
+/// at most `--max-input-bytes`. Presigned, the body must have as many bytes as the signed
+/// `content-length` (HTTP already holds it to the header, whose value the signature covers:
+/// this is a second guard, should a body ever arrive otherwise).
 async fn put_content(
     State(state): State<Arc<AppState>>,
     Path((content_id, path)): Path<(String, String)>,
+    verified: Option<Extension<Verified>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -271,12 +365,18 @@ async fn put_content(
         Ok(body) => body,
         Err(error) => return error.into_response(),
     };
+    if let Some(Extension(verified)) = verified {
+        if let Some(length) = verified.content_length.filter(|length| *length != body.len() as u64) {
+            let message = format!("the body is {} bytes, not the signed content-length {length}", body.len());
+            return s3_error(StatusCode::FORBIDDEN, "AccessDenied", &message);
+        }
+    }
     let store = state.store.clone();
     let written = tokio::task::spawn_blocking(move || store.write_content(&file, &body)).await;
     match written {
         Ok(Ok(())) => {
             let path = format!("/{}", path.trim_start_matches('/'));
-            let url = format!("{}/cos/{content_id}{path}", state.origin);
+            let url = state.content_url(&content_id, &path);
             json_response(StatusCode::CREATED, json!({"contentId": content_id, "path": path, "url": url}).to_string())
         }
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::PermissionDenied => {

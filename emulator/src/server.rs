@@ -85,6 +85,12 @@ impl Emulator {
         self.state.api_url()
     }
 
+    /// A URL to GET `path` of content repository `content_id`: presigned for 7 days when
+    /// the store requires signatures (see [`AppState::content_url`]).
+    pub fn content_url(&self, content_id: &str, path: &str) -> String {
+        self.state.content_url(content_id, path)
+    }
+
     /// Where its jobs, models and files live.
     pub fn data_dir(&self) -> &Path {
         self.state.store.root()
@@ -351,6 +357,10 @@ fn is_admin(path: &str) -> bool {
 }
 
 /// The answer to a CORS preflight (`OPTIONS`): allowed for any path but the admin ones.
+/// The content store's, like S3's with a bucket CORS rule allowing any origin and header,
+/// allows GET, HEAD and PUT with `content-type`, `range` and whatever headers the page asks
+/// for: a presigned upload from a page sends its signed `content-type`. Preflights carry no
+/// credentials, so they are answered without a signature.
 fn preflight(request: &Request<Body>, admin: bool) -> Option<Response<Body>> {
     if request.method() != Method::OPTIONS {
         return None;
@@ -360,18 +370,44 @@ fn preflight(request: &Request<Body>, admin: bool) -> Option<Response<Body>> {
         *response.status_mut() = StatusCode::FORBIDDEN;
         return Some(response);
     }
+    let store = request.uri().path().starts_with(routes::STORE_PREFIX);
+    let (methods, mut allowed) = if store {
+        ("GET, HEAD, PUT", String::from("content-type, range"))
+    } else {
+        ("GET, HEAD, POST, PUT, OPTIONS", String::from("content-type, x-emulator-fault"))
+    };
+    let requested = request.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS).and_then(|v| v.to_str().ok());
+    if let Some(requested) = requested.filter(|r| store && is_header_list(r)) {
+        allowed.push_str(", ");
+        allowed.push_str(requested.trim());
+    }
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::NO_CONTENT;
     let headers = response.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, HEAD, POST, PUT, OPTIONS"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type, x-emulator-fault"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
+    if let Ok(allowed) = HeaderValue::from_str(&allowed) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allowed);
+    }
     headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     allow_any_origin(&mut response);
     Some(response)
 }
 
+/// A comma-separated list of header names (HTTP tokens), as `Access-Control-Request-Headers` holds.
+fn is_header_list(list: &str) -> bool {
+    !list.trim().is_empty()
+        && list.split(',').all(|name| {
+            let name = name.trim();
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        })
+}
+
 fn allow_any_origin(response: &mut Response<Body>) {
     let headers = response.headers_mut();
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("retry-after, x-emulator-fault"));
+    // A page reads these too: a fault's, and a part of a file's (seeking in it).
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("retry-after, x-emulator-fault, content-range, accept-ranges"),
+    );
 }

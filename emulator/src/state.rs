@@ -11,6 +11,7 @@ use tokio::task::AbortHandle;
 
 use crate::config::Config;
 use crate::models::ModelRegistry;
+use crate::sigv4::{self, StoreKeys};
 use crate::store::{JobRecord, Store};
 
 /// The in-memory registry of jobs and models, as the data directory holds them; changed only
@@ -51,6 +52,8 @@ pub struct AppState {
     pub audio_slots: Semaphore,
     /// `http://host:port`, as clients reach the emulator.
     pub origin: String,
+    /// The key pair every content store request must be presigned with; `None`: an open store.
+    pub store_keys: Option<StoreKeys>,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
     pub fn new(config: Config, store: Store, registry: Registry, origin: String) -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let slots = if config.concurrent_jobs == 0 { cores } else { config.concurrent_jobs };
+        let store_keys = config.store_keys();
         AppState {
             config,
             store,
@@ -66,6 +70,7 @@ impl AppState {
             tasks: Tasks::default(),
             audio_slots: Semaphore::new(slots),
             origin,
+            store_keys,
         }
     }
 
@@ -77,6 +82,20 @@ impl AppState {
     /// The public URL of the API: origin and base.
     pub fn api_url(&self) -> String {
         format!("{}{}", self.origin, self.config.base)
+    }
+
+    /// A URL to GET `path` (`/dir/a.wav`) of content repository `content_id`: plain for an
+    /// open store, else presigned with the store's key pair for 7 days from now (the longest
+    /// S3 allows), so that what the emulator hands out can be fetched as it is.
+    pub fn content_url(&self, content_id: &str, path: &str) -> String {
+        let path = format!("/cos/{content_id}/{}", path.trim_start_matches('/'));
+        let Some(keys) = &self.store_keys else {
+            return format!("{}{path}", self.origin);
+        };
+        let path = sigv4::encode_path(&path);
+        let host = self.origin.split_once("://").map_or(self.origin.as_str(), |(_, host)| host);
+        let query = sigv4::presign(keys, "GET", host, &path, &[], sigv4::now_s(), sigv4::MAX_EXPIRES_S);
+        format!("{}{path}?{query}", self.origin)
     }
 }
 

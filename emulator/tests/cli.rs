@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 
 /// The flags and variables that scripts, tests and the READMEs name: renaming one breaks them.
-const SETTINGS: [(&str, &str); 18] = [
+const SETTINGS: [(&str, &str); 21] = [
     ("--port", "SINGING_CLONING_EMULATOR_PORT"),
     ("--host", "SINGING_CLONING_EMULATOR_HOST"),
     ("--data-dir", "SINGING_CLONING_EMULATOR_DATA_DIR"),
@@ -27,6 +27,9 @@ const SETTINGS: [(&str, &str); 18] = [
     ("--idle-timeout-ms", "SINGING_CLONING_EMULATOR_IDLE_TIMEOUT_MS"),
     ("--max-connections", "SINGING_CLONING_EMULATOR_MAX_CONNECTIONS"),
     ("--concurrent-jobs", "SINGING_CLONING_EMULATOR_CONCURRENT_JOBS"),
+    ("--store-access-key-id", "SINGING_CLONING_EMULATOR_STORE_ACCESS_KEY_ID"),
+    ("--store-secret-access-key", "SINGING_CLONING_EMULATOR_STORE_SECRET_ACCESS_KEY"),
+    ("--store-region", "SINGING_CLONING_EMULATOR_STORE_REGION"),
 ];
 
 /// The binary with `args` and the variables `env`, and none of the settings this process has.
@@ -45,13 +48,20 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 #[test]
 fn help_names_every_flag_and_its_variable() {
-    let output = run(&["--help"], &[]);
+    // Secrets set in the environment are not shown by --help.
+    let secrets = [
+        ("SINGING_CLONING_SECRET_KEY", "hidden-api-key"),
+        ("SINGING_CLONING_EMULATOR_STORE_ACCESS_KEY_ID", "hidden-key-id"),
+        ("SINGING_CLONING_EMULATOR_STORE_SECRET_ACCESS_KEY", "hidden-store-key"),
+    ];
+    let output = run(&["--help"], &secrets);
     assert!(output.status.success(), "{output:?}");
     let help = String::from_utf8(output.stdout).unwrap();
     for (flag, variable) in SETTINGS {
         assert!(help.contains(&format!("{flag} <")), "{flag} is missing from:\n{help}");
         assert!(help.contains(&format!("[env: {variable}")), "{variable} is missing from:\n{help}");
     }
+    assert!(!help.contains("hidden-"), "{help}");
     assert!(run(&["-h"], &[]).status.success());
 }
 
@@ -64,6 +74,9 @@ fn a_bad_value_is_refused_with_a_clear_error() {
         (&["--nope"], &[], "--nope"),
         (&["--port"], &[], "--port"),
         (&[], &[("SINGING_CLONING_EMULATOR_MAX_CONNECTIONS", "many")], "--max-connections"),
+        // Half a key pair would leave the store open by mistake.
+        (&["--store-access-key-id", "id"], &[], "--store-secret-access-key"),
+        (&[], &[("SINGING_CLONING_EMULATOR_STORE_SECRET_ACCESS_KEY", "key")], "--store-access-key-id"),
     ] {
         let output = run(args, env);
         let error = String::from_utf8_lossy(&output.stderr);
@@ -122,4 +135,35 @@ fn a_flag_wins_over_its_variable_which_wins_over_the_default() {
     assert!(banner.contains("secretKey: key-from-env\n"), "{banner}");
     assert!(banner.contains("job time:  77 ms"), "{banner}");
     assert!(!banner.contains("fault:"), "{banner}");
+}
+
+#[test]
+fn a_store_key_pair_makes_the_banner_print_presigned_samples() {
+    let data_dir = common::temp_dir();
+    let env = [
+        ("SINGING_CLONING_EMULATOR_STORE_ACCESS_KEY_ID", "store-id"),
+        ("SINGING_CLONING_EMULATOR_STORE_SECRET_ACCESS_KEY", "store-secret"),
+    ];
+    let args = ["--port", "0", "--data-dir", data_dir.to_str().unwrap(), "--store-region", "eu-west-3"];
+    let child = emulator(&args, &env).stdout(Stdio::piped()).spawn().expect("the binary starts");
+    let mut child = Running(child);
+    let mut banner = String::new();
+    for line in BufReader::new(child.0.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    drop(child);
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let samples = banner.lines().find(|l| l.trim_start().starts_with("samples:")).unwrap_or_default();
+    assert!(samples.contains("/cos/samples/voice.wav?X-Amz-Algorithm=AWS4-HMAC-SHA256&"), "{banner}");
+    assert!(
+        samples.contains("%2Feu-west-3%2Fs3%2Faws4_request") && samples.contains("X-Amz-Expires=604800"),
+        "{banner}"
+    );
+    assert!(banner.contains("store:     S3 presigned URLs only, key id store-id, region eu-west-3"), "{banner}");
+    assert!(!banner.contains("store-secret"), "{banner}");
 }
