@@ -6,6 +6,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::admission::Limits;
+use super::storage::{
+    is_bucket_name, Storage, DEFAULT_DAILY_UPLOADS, DEFAULT_DAILY_UPLOAD_BYTES, DEFAULT_INPUT_EXPIRES_S,
+    DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_RESULT_EXPIRES_S, DEFAULT_UPLOAD_EXPIRES_S, MAX_EXPIRES_S,
+};
 use crate::error::{Issue, IssueCode};
 use crate::model::read::{join, Field, Path, Reader};
 use crate::model::validate::is_http_url;
@@ -101,11 +105,11 @@ pub struct ProxyConfig {
     /// The largest upstream answer read, in bytes.
     pub max_upstream_bytes: usize,
     /// Object storage for uploads and results; without it those routes answer 404.
-    pub storage: Option<crate::proxy::storage::Storage>,
+    pub storage: Option<Storage>,
 }
 
 /// The keys of the config object (besides `authenticate`, a function the JavaScript face reads).
-pub const KEYS: [&str; 25] = [
+pub const KEYS: [&str; 26] = [
     "endpoint",
     "secretId",
     "secretKey",
@@ -130,6 +134,7 @@ pub const KEYS: [&str; 25] = [
     "callbackRateLimit",
     "clientAddressHeader",
     "maxUpstreamBytes",
+    "storage",
     "fetch",
 ];
 
@@ -152,6 +157,11 @@ impl ProxyConfig {
         }
         if let Some(secret) = &self.webhook_secret {
             out.push(secret.clone());
+        }
+        // The storage's access key id is not among them: every presigned URL carries it
+        // (`X-Amz-Credential`), as S3 requires.
+        if let Some(storage) = &self.storage {
+            out.push(storage.secret_access_key.clone());
         }
         out
     }
@@ -314,6 +324,7 @@ impl ProxyConfig {
                 .map(|hosts| hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect());
         }
         let webhook_secret = r.non_empty(config.key("webhookSecret")).map(String::from);
+        let storage = read_storage(&mut r, config.key("storage"));
 
         r.finish(ProxyConfig {
             endpoint: endpoint.trim_end_matches('/').into(),
@@ -335,7 +346,7 @@ impl ProxyConfig {
             limits,
             client_address_header,
             max_upstream_bytes,
-            storage: None,
+            storage,
         })
     }
 }
@@ -360,8 +371,80 @@ fn read_rate_limit(r: &mut Reader, field: Field, default: RateLimit) -> RateLimi
     limit
 }
 
+/// The `storage` settings: where uploads go and the key pair that presigns for them.
+fn read_storage(r: &mut Reader, field: Field) -> Option<Storage> {
+    let s = r.object(field, false)?;
+    let at = s.key("endpoint");
+    let endpoint = r.string(at, true).unwrap_or_default();
+    if !endpoint.is_empty() && !is_http_url(endpoint) {
+        r.report(&at.path, IssueCode::Url, "must be an absolute http or https URL");
+    }
+    let at = s.key("bucket");
+    let bucket = r.string(at, true).unwrap_or_default();
+    if !bucket.is_empty() && !is_bucket_name(bucket) {
+        r.report(
+            &at.path,
+            IssueCode::Pattern,
+            "must be an S3 bucket name: 3 to 63 lowercase letters, digits, dots, hyphens",
+        );
+    }
+    let (id_field, key_field) = (s.key("accessKeyId"), s.key("secretAccessKey"));
+    let access_key_id = r.string(id_field, true).unwrap_or_default();
+    let secret_access_key = r.string(key_field, true).unwrap_or_default();
+    for (value, field) in [(access_key_id, &id_field), (secret_access_key, &key_field)] {
+        if !value.is_empty() && value.chars().count() < MIN_SECRET_CHARS {
+            // Every answer is scrubbed of the secrets; a very short one would be found everywhere.
+            r.report(&field.path, IssueCode::Range, "must be at least 8 characters");
+        }
+    }
+    let mut seconds = |key, default, max: u64| {
+        let message = "must be a whole number of seconds, from 1 to 604800";
+        r.integer_in(s.key(key), false, 1.0, max as f64, message).map_or(default, |n| n as u64)
+    };
+    let upload_expires_s = seconds("uploadExpiresSeconds", DEFAULT_UPLOAD_EXPIRES_S, MAX_EXPIRES_S);
+    let input_expires_s = seconds("inputExpiresSeconds", DEFAULT_INPUT_EXPIRES_S, MAX_EXPIRES_S);
+    let result_expires_s = seconds("resultExpiresSeconds", DEFAULT_RESULT_EXPIRES_S, MAX_EXPIRES_S);
+    let max_upload_bytes = r
+        .integer_in(s.key("maxUploadBytes"), false, 1.0, 5e9, "must be from 1 to 5000000000 (S3's largest PUT)")
+        .map_or(DEFAULT_MAX_UPLOAD_BYTES, |n| n as u64);
+    let daily_uploads = r
+        .integer_in(s.key("dailyUploads"), false, 0.0, 1e6, "must be from 0 to 1000000")
+        .map_or(DEFAULT_DAILY_UPLOADS, |n| n as u32);
+    let daily_upload_bytes = r
+        .integer_in(s.key("dailyUploadBytes"), false, 0.0, 1e15, "must be a whole number of bytes")
+        .map_or(DEFAULT_DAILY_UPLOAD_BYTES, |n| n as u64);
+    let mut repositories = Vec::new();
+    if let Some(map) = r.object(s.key("repositories"), false) {
+        if let Some(Value::Object(members)) = map.value {
+            for (content_id, _) in members {
+                let at = map.key(content_id);
+                match r.string(at, true) {
+                    Some(bucket) if is_bucket_name(bucket) => repositories.push((content_id.clone(), bucket.into())),
+                    Some(_) => r.report(&at.path, IssueCode::Pattern, "must be an S3 bucket name"),
+                    None => {}
+                }
+            }
+        }
+    }
+    let region = r.non_empty(s.key("region")).unwrap_or("us-east-1");
+    Some(Storage {
+        endpoint: endpoint.trim_end_matches('/').into(),
+        bucket: bucket.into(),
+        region: region.into(),
+        access_key_id: access_key_id.into(),
+        secret_access_key: secret_access_key.into(),
+        max_upload_bytes,
+        upload_expires_s,
+        input_expires_s,
+        result_expires_s,
+        daily_uploads,
+        daily_upload_bytes,
+        repositories,
+    })
+}
+
 /// The environment variables [`from_env`] reads, and the config key each sets.
-pub const ENV: [(&str, &str); 33] = [
+pub const ENV: [(&str, &str); 39] = [
     ("SINGING_CLONING_ENDPOINT", "endpoint"),
     ("SINGING_CLONING_SECRET_ID", "secretId"),
     ("SINGING_CLONING_SECRET_KEY", "secretKey"),
@@ -395,6 +478,12 @@ pub const ENV: [(&str, &str); 33] = [
     ("SINGING_CLONING_CALLBACK_RATE_LIMIT_REFILL_PER_SECOND", "callbackRateLimit.refillPerSecond"),
     ("SINGING_CLONING_CLIENT_ADDRESS_HEADER", "clientAddressHeader"),
     ("SINGING_CLONING_MAX_UPSTREAM_BYTES", "maxUpstreamBytes"),
+    ("SINGING_CLONING_STORAGE_ENDPOINT", "storage.endpoint"),
+    ("SINGING_CLONING_STORAGE_BUCKET", "storage.bucket"),
+    ("SINGING_CLONING_STORAGE_REGION", "storage.region"),
+    ("SINGING_CLONING_STORAGE_ACCESS_KEY_ID", "storage.accessKeyId"),
+    ("SINGING_CLONING_STORAGE_SECRET_ACCESS_KEY", "storage.secretAccessKey"),
+    ("SINGING_CLONING_STORAGE_MAX_UPLOAD_BYTES", "storage.maxUploadBytes"),
 ];
 
 /// A config tree from environment variables (`SINGING_CLONING_*`, see [`ENV`]): lists
@@ -423,7 +512,8 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Value, Vec<Issue
             | "upstreamTimeoutMs"
             | "policy.maxTotalEpoch"
             | "sessionMaxAgeSeconds"
-            | "maxUpstreamBytes" => number(&text),
+            | "maxUpstreamBytes"
+            | "storage.maxUploadBytes" => number(&text),
             _ if key.ends_with(".capacity") || key.ends_with(".refillPerSecond") => number(&text),
             _ => Ok(Value::String(text)),
         };
@@ -590,5 +680,49 @@ mod tests {
 
         let bad = from_env(|name| (name == "SINGING_CLONING_MAX_BODY_BYTES").then(|| "lots".into())).err().unwrap();
         assert_eq!(bad[0].path, "env.SINGING_CLONING_MAX_BODY_BYTES");
+    }
+
+    #[test]
+    fn reads_storage_from_the_environment_and_checks_it() {
+        let env = |name: &str| match name {
+            "SINGING_CLONING_ENDPOINT" => Some("http://127.0.0.1:9000/release".into()),
+            "SINGING_CLONING_SECRET_ID" => Some("secret-id".into()),
+            "SINGING_CLONING_SECRET_KEY" => Some("secret-key".into()),
+            "SINGING_CLONING_PROXY_SECRET" => Some("0123456789abcdef".into()),
+            "SINGING_CLONING_STORAGE_ENDPOINT" => Some("http://127.0.0.1:8790/cos/".into()),
+            "SINGING_CLONING_STORAGE_BUCKET" => Some("uploads".into()),
+            "SINGING_CLONING_STORAGE_ACCESS_KEY_ID" => Some("local-key-id".into()),
+            "SINGING_CLONING_STORAGE_SECRET_ACCESS_KEY" => Some("local-secret-key".into()),
+            "SINGING_CLONING_STORAGE_MAX_UPLOAD_BYTES" => Some("1000000".into()),
+            _ => None,
+        };
+        let config = ProxyConfig::from_value(&from_env(env).ok().unwrap()).ok().unwrap();
+        let storage = config.storage.as_ref().unwrap();
+        assert_eq!((storage.endpoint.as_str(), storage.bucket.as_str()), ("http://127.0.0.1:8790/cos", "uploads"));
+        assert_eq!((storage.region.as_str(), storage.max_upload_bytes), ("us-east-1", 1_000_000));
+        assert_eq!(storage.upload_expires_s, DEFAULT_UPLOAD_EXPIRES_S);
+        assert!(config.secrets().contains(&"local-secret-key".to_string()), "scrubbed from every answer");
+        assert_eq!(storage.bucket_of("covers"), "covers");
+
+        let mut bad = minimal();
+        bad.set(
+            "storage",
+            Value::parse(
+                r#"{"endpoint":"ftp://x","bucket":"Not_A_Bucket","accessKeyId":"short","uploadExpiresSeconds":0,
+                    "repositories":{"covers":"covers-bucket","bad":"UPPER"}}"#,
+            )
+            .unwrap(),
+        );
+        let paths: Vec<String> = ProxyConfig::from_value(&bad).err().unwrap().into_iter().map(|i| i.path).collect();
+        for path in [
+            "config.storage.endpoint",
+            "config.storage.bucket",
+            "config.storage.accessKeyId",
+            "config.storage.secretAccessKey",
+            "config.storage.uploadExpiresSeconds",
+            "config.storage.repositories.bad",
+        ] {
+            assert!(paths.contains(&path.to_string()), "{path} missing from {paths:?}");
+        }
     }
 }

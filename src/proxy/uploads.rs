@@ -15,7 +15,8 @@ use super::scope::Scope;
 use super::scrub::Scrubber;
 use super::storage::{extension_of, result_key, Storage, Store};
 use super::upstream;
-use crate::error::{Issue, IssueCode};
+use crate::error::IssueCode;
+use crate::model::read::{Field, Path, Reader};
 use crate::model::{JobState, Value};
 use crate::transport::Answer;
 
@@ -35,48 +36,22 @@ pub fn read_request(bytes: &[u8], max_bytes: u64) -> Result<UploadRequest, Reply
     let Some(body) = core::str::from_utf8(bytes).ok().and_then(|t| Value::parse(t).ok()) else {
         return Err(Reply::error(400, ProxyErrorCode::BadJson, "the body is not JSON"));
     };
-    let mut issues = Vec::new();
-    let content_type = match body.get("contentType") {
-        Some(Value::String(t)) if extension_of(t).is_some() => Some(t.clone()),
-        Some(Value::String(_)) => {
-            let message = "must be an audio type the service decodes: audio/wav, audio/mpeg or audio/flac";
-            issues.push(Issue { path: "contentType".into(), code: IssueCode::Pattern, message });
-            None
-        }
-        Some(_) => {
-            issues.push(Issue { path: "contentType".into(), code: IssueCode::Type, message: "must be a string" });
-            None
-        }
-        None => {
-            issues.push(Issue { path: "contentType".into(), code: IssueCode::Required, message: "is required" });
-            None
-        }
-    };
-    let size = match body.get("size") {
-        Some(Value::Number(n)) if n.get().fract() == 0.0 && n.get() >= 1.0 && n.get() <= max_bytes as f64 => {
-            Some(n.get() as u64)
-        }
-        Some(Value::Number(_)) => {
-            let message = "must be a whole number of bytes, at least 1 and at most the proxy's upload limit";
-            issues.push(Issue { path: "size".into(), code: IssueCode::Range, message });
-            None
-        }
-        Some(_) => {
-            issues.push(Issue { path: "size".into(), code: IssueCode::Type, message: "must be a number of bytes" });
-            None
-        }
-        None => {
-            issues.push(Issue { path: "size".into(), code: IssueCode::Required, message: "is required" });
-            None
-        }
-    };
-    match (content_type, size) {
-        (Some(content_type), Some(size)) => Ok(UploadRequest { content_type, size }),
-        _ => {
-            let message = "the upload request breaks the proxy's rules";
-            Err(Reply::error_with_issues(400, ProxyErrorCode::Validation, message, &issues))
-        }
+    let mut r = Reader::default();
+    let root = Field::new(Some(&body), Path::Root);
+    let at = root.key("contentType");
+    let content_type = r.string(at, true);
+    if content_type.is_some_and(|t| extension_of(t).is_none()) {
+        let message = "must be an audio type the service decodes: audio/wav, audio/mpeg or audio/flac";
+        r.report(&at.path, IssueCode::Pattern, message);
     }
+    let message = "must be a whole number of bytes, at least 1 and at most the proxy's upload limit";
+    let size = r.integer_in(root.key("size"), true, 1.0, max_bytes as f64, message);
+    let asked =
+        UploadRequest { content_type: content_type.unwrap_or_default().into(), size: size.unwrap_or(0.0) as u64 };
+    r.finish(asked).map_err(|issues| {
+        let message = "the upload request breaks the proxy's rules";
+        Reply::error_with_issues(400, ProxyErrorCode::Validation, message, &issues)
+    })
 }
 
 /// The key of a new upload: the caller's folder and 16 random bytes in hex, so that no
@@ -265,7 +240,7 @@ mod tests {
         assert_eq!(issues(&over), vec![("size".to_string(), "range".to_string())]);
         let missing = read_request(b"{}", 100).unwrap_err();
         assert_eq!(issues(&missing), pairs([("contentType", "required"), ("size", "required")]));
-        let typed = read_request(br#"{"contentType":1,"size":"1"}"#, 100).unwrap_err();
+        let typed = read_request(br#"{"contentType":1,"size":1.5}"#, 100).unwrap_err();
         assert_eq!(issues(&typed), pairs([("contentType", "type"), ("size", "type")]));
         assert_eq!(read_request(b"nope", 100).unwrap_err().error_code().as_deref(), Some("bad_json"));
     }

@@ -145,6 +145,34 @@ export interface ProxyConfig {
   clientAddressHeader?: string;
   /** The largest upstream answer read, in bytes: 4194304 by default; larger ones are a 502 `upstream_too_large`. */
   maxUpstreamBytes?: number;
+  /**
+   * S3-compatible object storage (AWS S3, COS's S3 endpoint, R2, MinIO) for `POST {prefix}/uploads` and
+   * `GET {prefix}/results/{jobId}`: the proxy presigns, the page sends and fetches the bytes itself.
+   */
+  storage?: {
+    /** The S3 API's base URL, path style: `https://s3.us-east-1.amazonaws.com`. */
+    endpoint: string;
+    /** The bucket uploads go to (under `uploads/{the caller's scope}/`). */
+    bucket: string;
+    /** `us-east-1` by default. */
+    region?: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    /** The largest upload in bytes: 50000000 by default. */
+    maxUploadBytes?: number;
+    /** How long an upload's PUT URL lasts: 900 s by default. */
+    uploadExpiresSeconds?: number;
+    /** How long an upload's GET URL (the job's input) lasts: 21600 s by default. */
+    inputExpiresSeconds?: number;
+    /** How long a result's GET URL lasts: 300 s by default. */
+    resultExpiresSeconds?: number;
+    /** Uploads per identity per day (UTC): 100 by default. */
+    dailyUploads?: number;
+    /** Bytes uploaded per identity per day (UTC): 1000000000 by default. */
+    dailyUploadBytes?: number;
+    /** The bucket of each content repository (`contentId`) results are written to; unlisted ones are buckets of that name. */
+    repositories?: Record<string, string>;
+  };
 }
 
 /**
