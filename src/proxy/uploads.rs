@@ -6,7 +6,6 @@
 //! the page and the store.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use std::collections::HashMap;
 
 use super::error_code::ProxyErrorCode;
