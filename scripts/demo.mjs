@@ -12,7 +12,10 @@
 //                                    the real service instead of the emulator
 //   SINGING_CLONING_CONTENT_ID       the repository covers are written to (covers)
 //   SINGING_CLONING_RESULT_BASE_URL  where the page plays results from with the real
-//                                    service, `{contentId}` standing for the repository
+//                                    service and no storage, `{contentId}` standing for
+//                                    the repository
+//   SINGING_CLONING_STORAGE_*        S3-compatible storage for uploads and results (with the
+//                                    emulator: its own content store, by default)
 //   and every proxy setting of docs/proxy.md (SINGING_CLONING_PROXY_SECRET, policies, …).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +31,10 @@ import { nodeFetch, serve } from '../js/proxy-server.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LOCAL_SECRET_ID = 'local-secret-id';
 const LOCAL_SECRET_KEY = 'local-secret-key';
+// The emulator's content store takes only URLs presigned with this pair, as S3 would: the
+// proxy presigns uploads and results with it. A fresh secret each run.
+const LOCAL_STORE_KEY_ID = 'local-store-key-id';
+const LOCAL_STORE_SECRET = randomBytes(24).toString('base64url');
 
 const env = process.env;
 const work = await mkdtemp(path.join(tmpdir(), 'singing-cloning-demo-'));
@@ -59,12 +66,16 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () =>
 // Whatever happens, the emulator does not outlive the demo.
 process.once('exit', () => emulator?.kill('SIGKILL'));
 
-/** Starts the emulator binary on a free port; resolves to its API URL. */
+/** Starts the emulator binary on a free port; resolves to its API URL and its presigned sample URLs. */
 function startEmulator(dataDir) {
   const bin = env.SINGING_CLONING_EMULATOR_BIN || path.join(ROOT, 'target/release/singing-cloning-emulator');
   const jobMs = env.SINGING_CLONING_EMULATOR_JOB_MS || '1500';
   // The emulator reads SINGING_CLONING_SECRET_* as the pair it accepts: it gets the local pair.
-  const childEnv = { ...env };
+  const childEnv = {
+    ...env,
+    SINGING_CLONING_EMULATOR_STORE_ACCESS_KEY_ID: LOCAL_STORE_KEY_ID,
+    SINGING_CLONING_EMULATOR_STORE_SECRET_ACCESS_KEY: LOCAL_STORE_SECRET,
+  };
   delete childEnv.SINGING_CLONING_SECRET_ID;
   delete childEnv.SINGING_CLONING_SECRET_KEY;
   emulator = spawn(bin, ['--port', '0', '--data-dir', dataDir, '--job-ms', jobMs], {
@@ -87,12 +98,18 @@ function startEmulator(dataDir) {
       // Ctrl-C reaches the emulator too (one process group): let our own handler win.
       else setTimeout(() => stopping || fail(`the emulator stopped (${signal ?? code})`), 500);
     });
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      listening = true;
-      lines.on('line', () => {}); // the rest of its banner is not shown: one URL is printed
-      const match = /listening on (http:\/\/\S+)/.exec(line);
-      match ? resolve(match[1]) : reject(new Error(`unexpected first line from the emulator: ${line}`));
+    let api = null;
+    lines.on('line', (line) => {
+      // The banner is read, not shown: one URL is printed.
+      if (api === null) {
+        clearTimeout(timer);
+        listening = true;
+        api = /listening on (http:\/\/\S+)/.exec(line)?.[1];
+        if (!api) reject(new Error(`unexpected first line from the emulator: ${line}`));
+        return;
+      }
+      const samples = /^\s*samples:\s+(\S+) \(voice[^)]*\), (\S+) \(song/.exec(line);
+      if (samples) resolve({ api, voice: samples[1], song: samples[2] });
     });
   });
 }
@@ -118,20 +135,23 @@ try {
     pageConfig.resultBase = env.SINGING_CLONING_RESULT_BASE_URL || null;
   } else {
     const dataDir = path.join(work, 'emulator');
-    const api = await startEmulator(dataDir);
+    const { api, voice, song } = await startEmulator(dataDir);
     const origin = new URL(api).origin;
     proxyEnv.SINGING_CLONING_ENDPOINT = api;
     proxyEnv.SINGING_CLONING_SECRET_ID = LOCAL_SECRET_ID;
     proxyEnv.SINGING_CLONING_SECRET_KEY = LOCAL_SECRET_KEY;
-    // The content store (samples and results) is served from the page's own origin; the
-    // emulator downloads job inputs from its own address.
-    mounts['/cos/'] = path.join(dataDir, 'cos');
+    // Uploads and results in the emulator's content store, which speaks S3: the proxy
+    // presigns, the page sends and plays the bytes itself.
+    proxyEnv.SINGING_CLONING_STORAGE_ENDPOINT ||= `${origin}/cos`;
+    proxyEnv.SINGING_CLONING_STORAGE_BUCKET ||= 'uploads';
+    proxyEnv.SINGING_CLONING_STORAGE_ACCESS_KEY_ID ||= LOCAL_STORE_KEY_ID;
+    proxyEnv.SINGING_CLONING_STORAGE_SECRET_ACCESS_KEY ||= LOCAL_STORE_SECRET;
     pageConfig.upstream = 'emulator';
-    pageConfig.samples = {
-      voice: { url: `${origin}/cos/samples/voice.wav`, play: '/cos/samples/voice.wav' },
-      song: { url: `${origin}/cos/samples/song.wav`, play: '/cos/samples/song.wav' },
-    };
-    pageConfig.resultBase = '/cos/{contentId}';
+    // The emulator's banner gives the samples as presigned URLs (7 days).
+    pageConfig.samples = { voice: { url: voice, play: voice }, song: { url: song, play: song } };
+  }
+  // With storage, results play through the proxy's results route, each caller's own only.
+  pageConfig.uploads = Boolean(proxyEnv.SINGING_CLONING_STORAGE_ENDPOINT);
   }
 } catch (error) {
   await fail(error.message);

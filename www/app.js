@@ -41,31 +41,105 @@ function announce(text) {
   setTimeout(() => (announcer.textContent = text), 50);
 }
 
-// ——— Sources: a sample, or a URL ———
+// ——— Sources: a sample, a recording, a file, or a URL ———
 
 const trainForm = $('#train-form');
 const coverForm = $('#cover-form');
+
+// Recording and files need the proxy's storage (uploads); samples need the emulator.
+if (!config.uploads) for (const el of document.querySelectorAll('.upload-only')) el.hidden = true;
 
 for (const [form, sample, audio] of [
   [trainForm, config.samples?.voice, '#train-sample'],
   [coverForm, config.samples?.song, '#cover-sample'],
 ]) {
-  const urlField = $('.url-field', form);
   if (sample) {
     $(audio).src = sample.play;
-    const sync = () => (urlField.hidden = form.elements.source.value !== 'url');
-    for (const radio of form.elements.source) radio.addEventListener('change', sync);
-    sync();
   } else {
-    // No samples with the real service: a URL it is.
-    for (const el of form.querySelectorAll('.sample-only')) el.hidden = true;
-    form.elements.source.value = 'url';
+    // No samples with the real service: a file, or a URL.
+    $(audio).hidden = true;
+    $('input[value=sample]', form).closest('.choice').hidden = true;
+    if (!config.uploads) $('input[value=url]', form).closest('.choice').hidden = true;
+    form.elements.source.value = config.uploads ? 'file' : 'url';
   }
+  const sync = () => {
+    const chosen = form.elements.source.value;
+    $('.url-field', form).hidden = chosen !== 'url';
+    if (!config.uploads) return;
+    $('.file-field', form).hidden = chosen !== 'file';
+    const record = $('.record-field', form);
+    if (record) record.hidden = chosen !== 'record';
+  };
+  for (const radio of form.elements.source) radio.addEventListener('change', sync);
+  sync();
 }
 
+// The recording, a WAV Blob, once one is made.
+let recording = null;
+let recorder = null;
+const recordButton = $('#record-button');
+const recordStatus = $('#record-status');
+const recordPreview = $('#record-preview');
+let recordStarted = 0;
+let recordTimer = 0;
+recordButton.addEventListener('click', async () => {
+  if (recorder) {
+    const stopping = recorder;
+    recorder = null;
+    clearInterval(recordTimer);
+    recordButton.textContent = 'Record again';
+    recording = await stopping.stop();
+    const seconds = (Date.now() - recordStarted) / 1000;
+    recordStatus.textContent = `Recorded ${seconds.toFixed(1)} s.`;
+    if (recordPreview.src) URL.revokeObjectURL(recordPreview.src);
+    recordPreview.src = URL.createObjectURL(recording);
+    recordPreview.hidden = false;
+    announce(`Recorded ${Math.round(seconds)} seconds.`);
+    return;
+  }
+  try {
+    const { startRecording } = await import('./recorder.js');
+    recorder = await startRecording();
+  } catch (error) {
+    recordStatus.textContent = `The microphone could not be used: ${error.message}`;
+    return;
+  }
+  recordStarted = Date.now();
+  recordButton.textContent = 'Stop recording';
+  recordStatus.textContent = 'Recording… sing now.';
+  recordTimer = setInterval(() => {
+    recordStatus.textContent = `Recording… ${((Date.now() - recordStarted) / 1000).toFixed(0)} s`;
+  }, 500);
+});
+
+/** An issue the page finds itself, shown like the client's. */
+const localIssue = (path, message) =>
+  Object.assign(new Error(message), { code: 'validation', issues: [{ path, code: 'required', message }] });
+
+/** The input parameters of the chosen source: `{ url }`, or `{ file }` to upload first. */
 function sourceOf(form, sample) {
-  if (sample && form.elements.source.value === 'sample') return { url: sample.url };
+  const chosen = form.elements.source.value;
+  if (sample && chosen === 'sample') return { url: sample.url };
+  if (chosen === 'file') {
+    const file = form.elements.file.files[0];
+    if (!file) throw localIssue('file', 'choose a WAV, MP3 or FLAC file');
+    return { file };
+  }
+  if (chosen === 'record') {
+    if (!recording) throw localIssue('file', 'record your voice first');
+    return { file: recording };
+  }
   return { url: form.elements.url.value.trim() };
+}
+
+/** Upload progress, shown under the form while a file goes to storage. */
+function progressOf(form) {
+  const bar = $('.upload-progress', form);
+  return ({ loaded, total }) => {
+    bar.hidden = loaded >= total;
+    bar.max = total || 1;
+    bar.value = loaded;
+  };
 }
 
 // ——— Errors in plain words, issues beside their fields ———
@@ -155,14 +229,18 @@ function showError(form, error) {
     const holder = [...form.querySelectorAll('[data-params]')].find((el) =>
       el.dataset.params.split(' ').includes(param),
     );
-    const message = holder ? $('.issue', holder) : null;
+    const chosen = form.elements.source?.value;
+    const message = holder ? (holder.querySelector(`.issue[data-source="${chosen}"]`) ?? $('.issue', holder)) : null;
     if (!holder || !message) {
       leftover.push(`${param ? `${param}: ` : ''}${issue.message}`);
       continue;
     }
     message.textContent = [message.textContent, sentence(issue.message)].filter(Boolean).join(' ');
     message.hidden = false;
-    const control = $('input[name=url], input:not([type=radio]), select', holder);
+    const control =
+      chosen === 'record' && holder.matches('fieldset')
+        ? recordButton
+        : $(chosen === 'file' ? 'input[type=file]' : 'input[name=url], input:not([type=radio]), select', holder);
     control.setAttribute('aria-invalid', 'true');
     first ??= control.closest('[hidden]') ? $('input[name=source]:checked', form) : control;
   }
@@ -209,6 +287,13 @@ function timingText(timing = {}) {
   return parts.length ? sentence(parts.join(' · ')) : '';
 }
 
+/** Where the page plays a job's result: the proxy's results route with storage, else a configured base. */
+function resultUrl(job, output) {
+  if (config.uploads) return `${config.endpoint}/results/${encodeURIComponent(job.id)}`;
+  const base = resultBase(output);
+  return base ? client.resultUrl(output, base) : null;
+}
+
 function resultBase(output) {
   if (!config.resultBase) return null;
   return new URL(
@@ -243,10 +328,9 @@ function render(entry) {
   const output = job.outputs?.[0];
   const song = output?.smartContentResult?.singingCloning?.songName;
   if (status === 'COMPLETED' && meta.kind === 'generate' && song) {
-    const base = resultBase(output);
+    const url = resultUrl(job, output);
     const result = $('.result', el);
-    if (base && result.hidden) {
-      const url = client.resultUrl(output, base);
+    if (url && result.hidden) {
       const audio = $('audio', result);
       audio.src = url;
       audio.setAttribute('aria-label', `${meta.title}: result`);
@@ -255,7 +339,7 @@ function render(entry) {
       link.download = song;
       link.setAttribute('aria-label', `Download the result of ${meta.title} (${song})`);
       result.hidden = false;
-    } else if (!base) {
+    } else if (!url) {
       $('.timing', el).textContent +=
         ` Written to ${output.contentId ?? config.contentId}${output.destination ?? '/'}${song}.`;
     }
@@ -360,29 +444,35 @@ trainForm.addEventListener('submit', (event) => {
   const form = trainForm;
   const epochs = form.elements.totalEpoch;
   const modelName = form.elements.modelName.value.trim();
-  const params = {
-    ...sourceOf(form, config.samples?.voice),
-    modelName,
-    totalEpoch: epochs.value === '' && !epochs.validity.badInput ? undefined : Number(epochs.value || NaN),
-  };
-  const epochsNote =
-    params.totalEpoch === undefined ? '' : ` (${params.totalEpoch} ${params.totalEpoch === 1 ? 'epoch' : 'epochs'})`;
-  submit(form, () => client.train(params), { kind: 'train', modelName, title: `Training “${modelName}”${epochsNote}` });
+  const totalEpoch = epochs.value === '' && !epochs.validity.badInput ? undefined : Number(epochs.value || NaN);
+  const epochsNote = totalEpoch === undefined ? '' : ` (${totalEpoch} ${totalEpoch === 1 ? 'epoch' : 'epochs'})`;
+  submit(
+    form,
+    () =>
+      client.train({ ...sourceOf(form, config.samples?.voice), modelName, totalEpoch, onProgress: progressOf(form) }),
+    { kind: 'train', modelName, title: `Training “${modelName}”${epochsNote}` },
+  );
 });
 
 coverForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const form = coverForm;
   const modelName = form.elements.modelName.value;
-  const source = sourceOf(form, config.samples?.song);
-  const song = config.samples && form.elements.source.value === 'sample' ? 'the sample song' : fileName(source.url);
-  const params = {
-    ...source,
+  const chosen = form.elements.source.value;
+  const song =
+    chosen === 'sample'
+      ? 'the sample song'
+      : chosen === 'file'
+        ? (form.elements.file.files[0]?.name ?? 'a file')
+        : fileName(form.elements.url.value.trim());
+  const params = () => ({
+    ...sourceOf(form, config.samples?.song),
     modelName,
     contentId: config.contentId,
     separateVocals: form.elements.separateVocals.checked,
-  };
-  submit(form, () => client.generate(params), {
+    onProgress: progressOf(form),
+  });
+  submit(form, () => client.generate(params()), {
     kind: 'generate',
     modelName,
     title: `Cover of ${song} by “${modelName}”`,
