@@ -146,7 +146,7 @@ mod tests {
             .filter_map(|n| if n == "default" { Some(n.clone()) } else { n.strip_prefix(MINE).map(String::from) })
             .collect();
         assert_eq!(visible.len(), 85, "84 of the caller's and default");
-        let scope = Scope { prefix: MINE.into(), models: true };
+        let scope = Scope { prefix: MINE.into(), models: true, files: false };
         let reply = listing.answer(&ListModelsRequest::new(30, 40), &scope, &Scrubber::new(&[]));
         assert_eq!(reply.status, 200);
         let (total, page) = names_of(&reply);
@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn an_offset_past_the_callers_models_gives_an_empty_page_with_the_total() {
         let (listing, _) = read_all(&mixed_upstream());
-        let scope = Scope { prefix: MINE.into(), models: true };
+        let scope = Scope { prefix: MINE.into(), models: true, files: false };
         let (total, page) = names_of(&listing.answer(&ListModelsRequest::new(100, 100), &scope, &Scrubber::new(&[])));
         assert_eq!((total, page.len()), (85.0, 0));
     }
@@ -173,7 +173,7 @@ mod tests {
         let (listing, offsets) = read_all(&huge);
         assert_eq!(offsets.len(), MAX_PAGES as usize);
         assert_eq!(offsets.last(), Some(&((MAX_PAGES - 1) * PAGE)));
-        let scope = Scope { prefix: MINE.into(), models: true };
+        let scope = Scope { prefix: MINE.into(), models: true, files: false };
         let (total, _) = names_of(&listing.answer(&ListModelsRequest::new(0, 1), &scope, &Scrubber::new(&[])));
         assert_eq!(total, (MAX_PAGES * PAGE) as f64, "what could be read");
     }

@@ -4,6 +4,7 @@
 //! three ways it goes upstream.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use super::callback::{self, Refusal};
 use super::config::{Models, ProxyConfig};
@@ -15,6 +16,7 @@ use super::policy;
 use super::reply::Reply;
 use super::route::Endpoint;
 use super::scope::Scope;
+use super::uploads;
 use crate::model::value::to_value;
 use crate::model::{Envelope, ListModelsRequest, Request};
 
@@ -43,6 +45,7 @@ pub fn scope_of(config: &ProxyConfig, identity: &str) -> Scope {
     Scope {
         prefix: identity::scope_prefix(&config.proxy_secret, identity),
         models: config.models == Models::PerIdentity,
+        files: config.storage.is_some(),
     }
 }
 
@@ -62,7 +65,11 @@ pub fn plan(
         return Err(Reply::error_with_issues(403, ProxyErrorCode::ForbiddenByPolicy, message, &issues));
     }
     let scope = scope_of(config, identity);
-    let issues = scope.scope_request(&mut envelope);
+    let mut issues = match &config.storage {
+        Some(storage) => uploads::check_sources(&envelope, &scope, storage),
+        None => Vec::new(),
+    };
+    issues.extend(scope.scope_request(&mut envelope));
     if !issues.is_empty() {
         let message = "the body breaks rules of the API behind this proxy";
         return Err(Reply::error_with_issues(400, ProxyErrorCode::Validation, message, &issues));

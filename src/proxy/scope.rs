@@ -18,6 +18,10 @@ pub struct Scope {
     pub prefix: String,
     /// Model names are scoped too (`models: 'per-identity'`).
     pub models: bool,
+    /// Result files are scoped too (the proxy has storage): each output's `destination`
+    /// goes under a folder named by the prefix, so that the caller's results are known by
+    /// their path (see [`Scope::files_folder`]).
+    pub files: bool,
 }
 
 /// What became of an answer's jobs.
@@ -50,6 +54,19 @@ impl Scope {
         };
         match &mut envelope.request {
             Request::CreateJob(request) => {
+                if self.files {
+                    for (i, output) in request.outputs.iter_mut().enumerate() {
+                        let given = output.destination.as_deref().unwrap_or("/");
+                        if given.split('/').any(|part| part == "." || part == "..") {
+                            issues.push(Issue {
+                                path: alloc::format!("createJobRequest.outputs[{i}].destination"),
+                                code: IssueCode::Pattern,
+                                message: "must be a folder without `.` or `..` in it",
+                            });
+                        }
+                        output.destination = Some(self.scoped_destination(given));
+                    }
+                }
                 let custom_id = self.scoped(request.custom_id.as_deref().unwrap_or(""));
                 if custom_id.chars().count() > MAX_ID_CHARS {
                     issues.push(too_long("createJobRequest.customId".into()));
@@ -79,6 +96,23 @@ impl Scope {
             Request::GetJob(_) | Request::ListModels(_) => {}
         }
         issues
+    }
+
+    /// The folder of the caller's result files, in every repository: `{prefix}` (which ends in `_`).
+    pub fn files_folder(&self) -> &str {
+        &self.prefix
+    }
+
+    /// `/out` becomes `/{prefix}/out`; `/` becomes `/{prefix}`.
+    fn scoped_destination(&self, destination: &str) -> String {
+        let mut out = String::from("/");
+        out.push_str(self.files_folder());
+        let rest = destination.trim_matches('/');
+        if !rest.is_empty() {
+            out.push('/');
+            out.push_str(rest);
+        }
+        out
     }
 
     /// Whether a job (as JSON) carries the caller's prefix.
@@ -111,11 +145,20 @@ impl Scope {
                 }
             }
         }
-        if !self.models {
-            return;
-        }
         if let Some(Value::Array(outputs)) = job.get_mut("outputs") {
             for output in outputs {
+                if self.files {
+                    let folder = self.scoped_destination("/");
+                    let given =
+                        output.get("destination").and_then(Value::as_str).and_then(|d| d.strip_prefix(&*folder));
+                    if let Some(rest) = given.filter(|rest| rest.is_empty() || rest.starts_with('/')) {
+                        let original = if rest.is_empty() { "/".into() } else { String::from(rest) };
+                        output.set("destination", Value::String(original));
+                    }
+                }
+                if !self.models {
+                    continue;
+                }
                 for path in [["smartContentDescriptor", "singingCloning"], ["smartContentResult", "singingCloning"]] {
                     let cloning = output.get_mut(path[0]).and_then(|v| v.get_mut(path[1]));
                     if let Some(cloning) = cloning {
@@ -198,7 +241,7 @@ mod tests {
     use crate::model::check_request;
 
     fn scope() -> Scope {
-        Scope { prefix: "uabcdefghijk_".into(), models: true }
+        Scope { prefix: "uabcdefghijk_".into(), models: true, files: false }
     }
 
     fn envelope(json: &str) -> Envelope {
@@ -284,5 +327,30 @@ mod tests {
         assert_eq!(visible.to_json(), r#"[{"name":"default"},{"name":"mine"}]"#);
         let shared = Scope { models: false, ..scope() };
         assert_eq!(shared.visible_models(models).len(), 4);
+    }
+
+    #[test]
+    fn with_storage_results_go_to_the_callers_folder_and_come_back_as_written() {
+        let files = Scope { files: true, ..scope() };
+        let mut e = envelope(CREATE);
+        let Request::CreateJob(before) = &mut e.request else { panic!() };
+        before.outputs[0].destination = Some("/out/".into());
+        assert_eq!(files.scope_request(&mut e), vec![]);
+        let Request::CreateJob(sent) = &e.request else { panic!() };
+        assert_eq!(sent.outputs[0].destination.as_deref(), Some("/uabcdefghijk_/out"));
+        let mut job = Value::parse(
+            r#"{"id":"1","customId":"uabcdefghijk_a","outputs":[{"destination":"/uabcdefghijk_/out"},{"destination":"/uabcdefghijk_"},{"destination":"/uabcdefghijk_x"}]}"#,
+        )
+        .unwrap();
+        files.unscope_job(&mut job, &|_, _| None);
+        assert_eq!(
+            job.get("outputs").unwrap().to_json(),
+            r#"[{"destination":"/out"},{"destination":"/"},{"destination":"/uabcdefghijk_x"}]"#
+        );
+        let mut escaping = envelope(CREATE);
+        let Request::CreateJob(r) = &mut escaping.request else { panic!() };
+        r.outputs[0].destination = Some("/a/../b".into());
+        let issues = files.scope_request(&mut escaping);
+        assert_eq!(issues[0].path, "createJobRequest.outputs[0].destination");
     }
 }

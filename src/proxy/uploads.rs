@@ -6,6 +6,7 @@
 //! the page and the store.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use std::collections::HashMap;
 
 use super::error_code::ProxyErrorCode;
@@ -14,9 +15,9 @@ use super::scope::Scope;
 use super::scrub::Scrubber;
 use super::storage::{extension_of, result_key, Storage, Store};
 use super::upstream;
-use crate::error::IssueCode;
-use crate::model::read::{Field, Path, Reader};
-use crate::model::{JobState, Value};
+use crate::error::{Issue, IssueCode};
+use crate::model::read::{push_index, push_key, Field, Path, Reader};
+use crate::model::{Envelope, JobState, Request, Value};
 use crate::transport::Answer;
 
 /// Folder of the uploads in the uploads bucket; each caller's are under its scope prefix.
@@ -131,6 +132,42 @@ pub fn result_redirect(store: &Store, storage: &Storage, job: &Value, index: usi
 /// The 500 for storage settings that cannot sign (checked when the config is read, so rare).
 pub fn storage_misconfigured() -> Reply {
     Reply::error(500, ProxyErrorCode::StorageMisconfigured, "the proxy's storage settings cannot sign this object")
+}
+
+/// Issues for each `source` input of a CreateJob that is not one of the caller's own
+/// files: an upload in its folder of the uploads bucket, or a result in its folder of any
+/// repository (see [`Scope::files_folder`]). Checked before scoping, on the caller's paths.
+pub fn check_sources(envelope: &Envelope, scope: &Scope, storage: &Storage) -> Vec<Issue> {
+    let Request::CreateJob(create) = &envelope.request else { return Vec::new() };
+    let folder = scope.files_folder();
+    let mut issues = Vec::new();
+    for (i, input) in create.inputs.iter().enumerate() {
+        let Some(source) = &input.source else { continue };
+        let path = source.path.trim_start_matches('/');
+        // `text` is a file below the folder `base`.
+        let under = |text: &str, base: &str| {
+            text.strip_prefix(base).and_then(|rest| rest.strip_prefix('/')).is_some_and(|rest| !rest.is_empty())
+        };
+        let upload = storage.bucket_of(&source.content_id) == storage.bucket
+            && path
+                .strip_prefix(UPLOADS_FOLDER)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|rest| under(rest, folder));
+        let clean = !path.split('/').any(|part| part == "." || part == ".." || part.is_empty());
+        if !(clean && (upload || under(path, folder))) {
+            let mut at = String::from("createJobRequest");
+            push_key(&mut at, "inputs");
+            push_index(&mut at, i);
+            push_key(&mut at, "source");
+            push_key(&mut at, "path");
+            issues.push(Issue {
+                path: at,
+                code: IssueCode::Forbidden,
+                message: "must name one of your own uploads or results",
+            });
+        }
+    }
+    issues
 }
 
 /// The job of a GetJob answer, as the upstream has it (its scoped `destination` is where
@@ -302,5 +339,33 @@ mod tests {
         assert_eq!(quota.take("anon:b", 1001, &storage, day).unwrap_err().status, 429, "bytes too");
         quota.take("anon:b", 1000, &storage, day).unwrap();
         quota.take("anon:a", 10, &storage, day + 86_400).unwrap();
+    }
+
+    #[test]
+    fn sources_may_name_only_the_callers_uploads_and_results() {
+        let storage = storage();
+        let scope = Scope { prefix: PREFIX.into(), models: true, files: true };
+        let paths = |inputs: &[(&str, &str)]| {
+            let inputs: Vec<String> =
+                inputs.iter().map(|(c, p)| format!(r#"{{"source":{{"contentId":"{c}","path":"{p}"}}}}"#)).collect();
+            let body = format!(
+                r#"{{"action":"CreateJob","createJobRequest":{{"inputs":[{}],"outputs":[{{"contentId":"covers","inputSelectors":[0],
+                "smartContentDescriptor":{{"singingCloning":{{"type":1,"modelName":"default"}}}}}}]}}}}"#,
+                inputs.join(",")
+            );
+            let envelope = crate::model::check_request(&Value::parse(&body).unwrap()).unwrap();
+            check_sources(&envelope, &scope, &storage).into_iter().map(|i| i.path).collect::<Vec<_>>()
+        };
+        let mine_upload = format!("/uploads/{PREFIX}/ab.wav");
+        let mine_result = format!("{PREFIX}/out/song.wav");
+        assert_eq!(paths(&[("uploads", &mine_upload), ("covers", &mine_result)]), Vec::<String>::new());
+        let theirs = "/uploads/uzzzzzzzzzzz_/ab.wav";
+        let escaping = format!("/uploads/{PREFIX}/../uzzzzzzzzzzz_/ab.wav");
+        let wrong_bucket = format!("/uploads/{PREFIX}/ab.wav");
+        let bad =
+            paths(&[("uploads", theirs), ("uploads", &escaping), ("covers", &wrong_bucket), ("samples", "/voice.wav")]);
+        assert_eq!(bad.len(), 4, "{bad:?}");
+        assert_eq!(bad[3], "createJobRequest.inputs[3].source.path");
+        assert_eq!(paths(&[("covers", PREFIX)]).len(), 1, "the folder itself is no file");
     }
 }

@@ -174,7 +174,7 @@ mod tests {
     fn another_identitys_job_is_answered_like_an_unknown_one() {
         let config = config(false);
         let scrubber = Scrubber::new(&[]);
-        let scope = Scope { prefix: "uabcdefghijk_".into(), models: true };
+        let scope = Scope { prefix: "uabcdefghijk_".into(), models: true, files: false };
         let theirs = Answer {
             status: 200,
             retry_after: None,

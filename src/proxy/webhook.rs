@@ -35,6 +35,8 @@ pub struct Context<'a> {
     pub prefix: &'a str,
     /// Model names are scoped per identity.
     pub scoped_models: bool,
+    /// Result folders are scoped per identity (the proxy has storage).
+    pub scoped_files: bool,
     pub key: &'a [u8],
     pub scrubber: &'a Scrubber,
 }
@@ -71,7 +73,7 @@ pub fn plan(
     let id_of_job = job.get("id").and_then(Value::as_str).ok_or_else(forged)?;
     let mut body = job.clone();
     if let Some(prefix) = prefix_of(custom_id) {
-        let scope = Scope { prefix: prefix.into(), models: cx.scoped_models };
+        let scope = Scope { prefix: prefix.into(), models: cx.scoped_models, files: cx.scoped_files };
         let original = target.clone();
         scope.unscope_job(&mut body, &move |_, _| Some(original.clone()));
     }
@@ -185,7 +187,7 @@ mod tests {
     fn plans_a_signed_delivery_of_the_re_read_job() {
         let key = webhook_key("whsec_Zm9vYmFyYmF6");
         let scrubber = Scrubber::new(&["local-secret-key".into()]);
-        let cx = Context { prefix: PREFIX, scoped_models: true, key: &key, scrubber: &scrubber };
+        let cx = Context { prefix: PREFIX, scoped_models: true, scoped_files: false, key: &key, scrubber: &scrubber };
         let cb = "http://127.0.0.1:1/api/singing-cloning/callbacks/tok.en";
         let d = plan(
             &job(3, "uabcdefghijk_song", cb),
@@ -212,7 +214,7 @@ mod tests {
     fn refuses_what_does_not_match() {
         let key = [1u8; 8];
         let scrubber = Scrubber::new(&[]);
-        let cx = Context { prefix: PREFIX, scoped_models: false, key: &key, scrubber: &scrubber };
+        let cx = Context { prefix: PREFIX, scoped_models: false, scoped_files: false, key: &key, scrubber: &scrubber };
         let cb = "http://h/api/singing-cloning/callbacks/tok";
         let code = |j: Value, claimed: &str, token: &str| {
             plan(&j, claimed, token, "https://t.example".into(), 0, &cx)

@@ -171,11 +171,15 @@ test('storage: a result is a redirect to its file for its owner only', async () 
   assert.equal(result.status, 302, result.body);
   const location = new URL(result.headers.get('location'));
   assert.equal(location.origin, store);
-  assert.equal(decodeURIComponent(location.pathname), `/results/${output.destination.replace(/^\//, '')}/${song}`);
-  // The emulator wrote the file into its own store; put the same bytes where the proxy says
-  // it is, then read it through the presigned URL, as a page's <audio> would.
-  const file = Buffer.from(await (await fetch(`${emulator.origin}/cos/results/out/${song}`)).arrayBuffer());
-  const target = path.join(root, decodeURIComponent(location.pathname));
+  // The result went to the caller's own folder; the caller still sees its own destination.
+  assert.equal(output.destination, '/out');
+  const key = decodeURIComponent(location.pathname);
+  assert.match(key, new RegExp(`^/results/u[a-z2-7]{11}_/out/${song}$`));
+  // The emulator wrote the file into its own store at that key; put the same bytes where the
+  // proxy says it is, then read it through the presigned URL, as a page's <audio> would.
+  const file = Buffer.from(await (await fetch(`${emulator.origin}/cos${key}`)).arrayBuffer());
+  assert.ok(file.length > 1000);
+  const target = path.join(root, key);
   mkdirSync(path.dirname(target), { recursive: true });
   writeFileSync(target, file);
   const played = await fetch(location);
@@ -192,6 +196,17 @@ test('storage: a result is a redirect to its file for its owner only', async () 
   assert.equal(stolen.json.error.code, 'job_not_found');
   const index = await call(`${proxy.api}/results/${id}/1`, { headers: { cookie: page.cookie } });
   assert.equal(index.json.error.code, 'result_not_found');
+});
+
+test("storage: a job's source may name only the caller's own files", async () => {
+  const page = new Browser(proxy.api);
+  const body = generateJob(emulator.origin, { inputs: [{ source: { contentId: 'samples', path: '/voice.wav' } }] });
+  const refused = await page.job(body);
+  assert.equal(refused.status, 400, refused.body);
+  assert.deepEqual(
+    refused.json.error.issues.map((i) => [i.path, i.code]),
+    [['createJobRequest.inputs[0].source.path', 'forbidden']],
+  );
 });
 
 test('storage: without storage settings the routes say so', async () => {

@@ -387,6 +387,7 @@ async fn callback_in(state: &State, request: &JsRequest, token: &str, client: &C
     let cx = webhook::Context {
         prefix: &config.prefix,
         scoped_models: config.models == super::config::Models::PerIdentity,
+        scoped_files: config.storage.is_some(),
         key: &state.webhook_key,
         scrubber: &state.scrubber,
     };
