@@ -25,7 +25,7 @@ const PREFIX: &str = "/api/singing-cloning";
 #[test]
 fn fuzz_proxy_body() {
     let policy = Policy { allow_training: true, max_total_epoch: Some(10), allowed_models: None };
-    let scope = Scope { prefix: identity::scope_prefix(SECRET, &identity::user("fuzz")), models: true };
+    let scope = Scope { prefix: identity::scope_prefix(SECRET, &identity::user("fuzz")), models: true, files: true };
     fuzz_engine::run("proxy_body", fuzz_engine::fixtures(), fuzz_engine::JSON_TOKENS, |bytes| {
         let mut keep = false;
         for endpoint in [Endpoint::Job, Endpoint::MusicModel] {
@@ -178,7 +178,13 @@ fn fuzz_proxy_callbacks() {
             }
         }
         if let Ok(job) = Value::parse(&text) {
-            let cx = webhook::Context { prefix: PREFIX, scoped_models: true, key: b"key", scrubber: &scrubber };
+            let cx = webhook::Context {
+                prefix: PREFIX,
+                scoped_models: true,
+                scoped_files: true,
+                key: b"key",
+                scrubber: &scrubber,
+            };
             if webhook::plan(&job, custom_id, "another.token", target.into(), 1, &cx).is_ok() {
                 return Err(format!("a delivery for a token the job does not carry: {text}"));
             }
