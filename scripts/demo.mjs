@@ -32,9 +32,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LOCAL_SECRET_ID = 'local-secret-id';
 const LOCAL_SECRET_KEY = 'local-secret-key';
 // The emulator's content store takes only URLs presigned with this pair, as S3 would: the
-// proxy presigns uploads and results with it. A fresh secret each run.
-const LOCAL_STORE_KEY_ID = 'local-store-key-id';
-const LOCAL_STORE_SECRET = randomBytes(24).toString('base64url');
+// proxy presigns uploads and results with it. A fresh secret each run unless one is given.
+const LOCAL_STORE_KEY_ID = env.SINGING_CLONING_STORAGE_ACCESS_KEY_ID || 'local-store-key-id';
+const LOCAL_STORE_SECRET = env.SINGING_CLONING_STORAGE_SECRET_ACCESS_KEY || randomBytes(24).toString('base64url');
 
 const env = process.env;
 const work = await mkdtemp(path.join(tmpdir(), 'singing-cloning-demo-'));

@@ -7,15 +7,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from '../support/chromium.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS = path.join(ROOT, 'test-results');
-// The pair the proxy holds for the emulator; neither may reach the page.
-const SECRETS = ['local-secret-id', 'local-secret-key'];
+// The pair the proxy holds for the emulator, and the secret it presigns storage URLs with;
+// none may reach the page.
+const STORE_SECRET = 'store-secret-of-the-e2e-test';
+const SECRETS = ['local-secret-id', 'local-secret-key', STORE_SECRET];
 
 let demo;
 let demoOutput = '';
@@ -35,7 +37,12 @@ function leaks(text) {
 
 before(
   async () => {
-    const env = { ...process.env, PORT: '0', SINGING_CLONING_EMULATOR_JOB_MS: '300' };
+    const env = {
+      ...process.env,
+      PORT: '0',
+      SINGING_CLONING_EMULATOR_JOB_MS: '300',
+      SINGING_CLONING_STORAGE_SECRET_ACCESS_KEY: STORE_SECRET,
+    };
     // The emulator, whatever the environment says.
     for (const name of [
       'SINGING_CLONING_ENDPOINT',
@@ -65,7 +72,21 @@ before(
       demo.once('exit', (code) => reject(new Error(`the demo exited with ${code}:\n${demoOutput}`)));
     });
 
-    browser = await launchChromium();
+    // The microphone is the sample voice, looped: Chromium's fake capture device.
+    const config = await (await fetch(new URL('demo/config.json', base))).json();
+    await mkdir(RESULTS, { recursive: true });
+    for (const [name, sample] of [
+      ['voice', config.samples.voice],
+      ['song', config.samples.song],
+    ]) {
+      const bytes = Buffer.from(await (await fetch(sample.url)).arrayBuffer());
+      await writeFile(path.join(RESULTS, `sample-${name}.wav`), bytes);
+    }
+    browser = await launchChromium([
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${path.join(RESULTS, 'sample-voice.wav')}`,
+    ]);
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.on('request', (request) => {
@@ -192,7 +213,8 @@ test('trains a model on the sample voice, covers the sample song with it, and pl
 
   const audio = cover.locator('.result audio');
   const src = await audio.getAttribute('src');
-  assert.match(src, new RegExp(`^${base}cos/covers/[^/]+\\.wav$`));
+  // Played through the proxy's results route: a redirect to the store, for this caller only.
+  assert.match(src, /^\/api\/singing-cloning\/results\/[^/]+$/);
   await page.waitForFunction(
     (id) => {
       const el = document.querySelector(`#${CSS.escape(id)} .result audio`);
@@ -230,6 +252,59 @@ test('trains a model on the sample voice, covers the sample song with it, and pl
   assert.ok(overflow <= 0, `no sideways scrolling at phone width (${overflow} px too wide)`);
 });
 
+test('records a voice, uploads it, trains on it, covers a song from a file, and plays the cover', {
+  timeout: 90_000,
+}, async () => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.check('#train-source-record');
+  assert.equal(await page.isVisible('#record-button'), true);
+  await page.click('#record-button');
+  await page.locator('#record-status', { hasText: 'Recording' }).waitFor({ timeout: 10_000 });
+  await page.waitForTimeout(5000);
+  await page.click('#record-button');
+  await page.locator('#record-preview').waitFor({ state: 'visible', timeout: 10_000 });
+  assert.match(await page.textContent('#record-status'), /^Recorded \d+\.\d s\.$/);
+  const recorded = await page.evaluate(async () => {
+    const audio = document.querySelector('#record-preview');
+    const bytes = new Uint8Array(await (await fetch(audio.src)).arrayBuffer());
+    return { size: bytes.length, riff: String.fromCharCode(...bytes.slice(0, 4)) };
+  });
+  assert.equal(recorded.riff, 'RIFF');
+  assert.ok(recorded.size > 100_000, `about 5 s of WAV (${recorded.size} bytes)`);
+
+  await page.fill('#train-name', 'my_recording');
+  await page.fill('#train-epochs', '3');
+  await page.click('#train-form button[type=submit]');
+  const training = jobEntry('Training “my_recording” (3 epochs)');
+  await training.waitFor({ timeout: 20_000 });
+  await training.locator('.badge', { hasText: 'Completed' }).waitFor({ timeout: 30_000 });
+  const sent = await Promise.all(requests);
+  const put = sent.find((r) => r.method === 'PUT' && new URL(r.url).pathname.startsWith('/cos/uploads/'));
+  assert.ok(put, 'the recording went straight to the store');
+  assert.equal(put.headers['content-type'], 'audio/wav');
+  assert.ok(new URL(put.url).searchParams.has('X-Amz-Signature'), 'by a presigned URL');
+
+  await page.waitForFunction(() => document.querySelector('#cover-model')?.value === 'my_recording', null, {
+    timeout: 10_000,
+  });
+  await page.check('#cover-source-file');
+  await page.setInputFiles('#cover-file', path.join(RESULTS, 'sample-song.wav'));
+  await page.click('#cover-form button[type=submit]');
+  const cover = jobEntry('Cover of sample-song.wav by “my_recording”');
+  await cover.waitFor({ timeout: 20_000 });
+  await cover.locator('.badge', { hasText: 'Completed' }).waitFor({ timeout: 30_000 });
+  await page.waitForFunction(
+    (id) => {
+      const el = document.querySelector(`#${CSS.escape(id)} .result audio`);
+      return el && el.readyState >= 1 && el.duration > 0;
+    },
+    await cover.getAttribute('id'),
+    { timeout: 15_000 },
+  );
+  const duration = await cover.locator('.result audio').evaluate((el) => el.duration);
+  assert.ok(Math.abs(duration - 6) < 0.1, `the cover of the uploaded 6 s song lasts 6 s: ${duration}`);
+});
+
 test("every request goes to the page's own server, and no secret is in any request or anything loaded", {
   timeout: 20_000,
 }, async () => {
@@ -244,10 +319,12 @@ test("every request goes to the page's own server, and no secret is in any reque
     'the page loaded the package',
   );
   const origin = new URL(base).origin;
+  // The store (the emulator's, speaking S3) is reached by presigned URLs only.
+  const foreign = sent.filter((r) => !r.url.startsWith('data:') && new URL(r.url).origin !== origin);
   assert.deepEqual(
-    sent.filter((r) => !r.url.startsWith('data:') && new URL(r.url).origin !== origin).map((r) => r.url),
+    foreign.filter((r) => !new URL(r.url).searchParams.has('X-Amz-Signature')).map((r) => r.url),
     [],
-    "only the page's own server",
+    "only the page's own server, and its store by presigned URLs",
   );
   for (const r of sent) {
     assert.deepEqual(leaks(r.url + JSON.stringify(r.headers) + r.body), [], `request ${r.method} ${r.url}`);
@@ -258,7 +335,7 @@ test("every request goes to the page's own server, and no secret is in any reque
     assert.deepEqual(leaks(r.body), [], `response of ${r.url}`);
   }
   assert.ok(
-    loaded.some((r) => r.url.endsWith('.wav') && r.body.startsWith('RIFF')),
+    loaded.some((r) => new URL(r.url).pathname.endsWith('.wav') && r.body.startsWith('RIFF')),
     "the result's bytes were scanned too",
   );
   assert.deepEqual(pageErrors, []);

@@ -14,8 +14,8 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** Chromium through playwright-core, with the flags above. */
-export async function launchChromium() {
+/** Chromium through playwright-core, with the flags above and `extraArgs`. */
+export async function launchChromium(extraArgs = []) {
   const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM_BIN, headless: true, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM_BIN, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
