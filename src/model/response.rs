@@ -73,7 +73,7 @@ impl ParsedResponse {
     /// The raw body with `status` (`SUBMITTED` … `UNKNOWN`) added to every job in it.
     pub fn raw_with_status(&self) -> Value {
         let mut raw = self.raw.clone();
-        if let Some(Value::Object(members)) = raw_member_mut(&mut raw, self.action.response_key()) {
+        if let Some(Value::Object(members)) = raw.get_mut(self.action.response_key()) {
             for (name, item) in members.iter_mut() {
                 match (name.as_str(), item) {
                     ("job", job) => add_status(job),
@@ -87,13 +87,6 @@ impl ParsedResponse {
 }
 
 const SHAPE: &str = "the response object does not have the expected shape";
-
-fn raw_member_mut<'a>(value: &'a mut Value, key: &str) -> Option<&'a mut Value> {
-    match value {
-        Value::Object(members) => members.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
-        _ => None,
-    }
-}
 
 /// Adds `status` beside `state`, from the same number.
 pub fn add_status(job: &mut Value) {

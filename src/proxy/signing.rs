@@ -56,9 +56,6 @@ pub fn gateway_headers(secret_id: &str, secret_key: &str, source: &str, date: &s
     [("x-date", date.into()), ("source", source.into()), ("authorization", authorization)]
 }
 
-/// The `X-Date` of a signed request: an IMF-fixdate for milliseconds since the epoch.
-pub use crate::http_date::format as http_date;
-
 /// The key bytes of a webhook secret: `whsec_<base64>` decoded, as the Standard Webhooks
 /// convention writes it; any other text as its UTF-8 bytes.
 pub fn webhook_key(secret: &str) -> Vec<u8> {

@@ -12,6 +12,7 @@ use super::reply::Reply;
 use super::scope::{Owned, Scope};
 use super::scrub::Scrubber;
 use super::signing;
+use crate::http_date;
 use crate::model::value::to_value;
 use crate::model::{Action, Envelope, Value};
 use crate::transport::Answer;
@@ -32,7 +33,7 @@ pub fn request(config: &ProxyConfig, envelope: &Envelope, now_ms: f64) -> Outgoi
     let mut url = config.endpoint.clone();
     url.push_str(envelope.action().path());
     let headers = match &config.gateway {
-        Some(g) => signing::gateway_headers(&g.secret_id, &g.secret_key, &g.source, &signing::http_date(now_ms)).into(),
+        Some(g) => signing::gateway_headers(&g.secret_id, &g.secret_key, &g.source, &http_date::format(now_ms)).into(),
         None => Vec::new(),
     };
     Outgoing { url, body, headers }
