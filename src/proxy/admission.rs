@@ -11,9 +11,8 @@
 use alloc::string::String;
 use core::net::{IpAddr, Ipv6Addr};
 
-use super::config::RateLimit;
 use super::error_code::ProxyErrorCode;
-use super::rate_limit::RateLimiter;
+use super::rate_limit::{RateLimit, RateLimiter};
 use super::reply::Reply;
 
 /// The key of the bucket for a client address, or `None` when there is none to trust.

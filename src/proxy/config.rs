@@ -6,6 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::admission::Limits;
+use super::rate_limit::RateLimit;
 use super::storage::{
     is_bucket_name, Storage, DEFAULT_DAILY_UPLOADS, DEFAULT_DAILY_UPLOAD_BYTES, DEFAULT_INPUT_EXPIRES_S,
     DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_RESULT_EXPIRES_S, DEFAULT_UPLOAD_EXPIRES_S, MAX_EXPIRES_S,
@@ -55,13 +56,6 @@ pub struct Policy {
     pub max_total_epoch: Option<u32>,
     /// Model names callers may generate audio with (as the caller writes them).
     pub allowed_models: Option<Vec<String>>,
-}
-
-/// A token bucket per identity.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateLimit {
-    pub capacity: f64,
-    pub refill_per_second: f64,
 }
 
 /// Where forwarded callbacks may go.

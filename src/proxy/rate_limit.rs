@@ -5,7 +5,12 @@
 use alloc::string::String;
 use std::collections::HashMap;
 
-use super::config::RateLimit;
+/// A token bucket's settings: `capacity` requests at once, refilled at `refill_per_second`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    pub capacity: f64,
+    pub refill_per_second: f64,
+}
 
 /// Buckets kept at most; past this, full and then oldest buckets are dropped.
 pub const MAX_BUCKETS: usize = 10_000;
