@@ -33,6 +33,7 @@ use super::route::{self, Endpoint, Route};
 use super::scrub::Scrubber;
 use super::session::{self, Caller, HookAnswer};
 use super::signing;
+use super::storage::{Storage, Store};
 use super::uploads::{self, DailyQuota};
 use super::upstream::{self, Outgoing};
 use super::webhook::{self, MAX_DELIVERED};
@@ -198,25 +199,42 @@ async fn call_authenticate(hook: &Function, request: &JsRequest) -> HookAnswer {
     }
 }
 
-async fn api(state: &State, request: &JsRequest, url: &str, endpoint: Endpoint, client: &Client) -> Reply {
-    if !super::inbound::is_json(header(request, "content-type").as_deref()) {
-        let message = "the body must be sent as application/json";
-        return Reply::error(415, ProxyErrorCode::UnsupportedMediaType, message);
+/// The 415 for a body that is not declared JSON.
+fn require_json(request: &JsRequest) -> Result<(), Reply> {
+    if super::inbound::is_json(header(request, "content-type").as_deref()) {
+        return Ok(());
     }
-    let caller = match identify(state, request, url, client).await {
-        Ok(caller) => caller,
-        Err(reply) => return reply,
-    };
+    Err(Reply::error(415, ProxyErrorCode::UnsupportedMediaType, "the body must be sent as application/json"))
+}
+
+/// The caller, identified and admitted by the rate limits; a refusal carries a new
+/// session's cookie too, so that the next request is the same caller.
+async fn admitted_caller(state: &State, request: &JsRequest, url: &str, client: &Client) -> Result<Caller, Reply> {
+    let caller = identify(state, request, url, client).await?;
     // The borrow ends within the statement: no await holds it.
     let admitted =
         state.admission.borrow_mut().request(&caller.identity, caller.anonymous, client.address.as_deref(), now_ms());
-    let reply = match admitted {
-        Ok(()) => identified_api(state, request, endpoint, &caller.identity).await,
-        Err(refused) => refused.reply(),
-    };
-    match caller.set_cookie {
-        Some(cookie) => reply.with_header("set-cookie", cookie),
+    match admitted {
+        Ok(()) => Ok(caller),
+        Err(refused) => Err(with_cookie(refused.reply(), &caller)),
+    }
+}
+
+/// `reply`, with the `Set-Cookie` of a session made for this request.
+fn with_cookie(reply: Reply, caller: &Caller) -> Reply {
+    match &caller.set_cookie {
+        Some(cookie) => reply.with_header("set-cookie", cookie.clone()),
         None => reply,
+    }
+}
+
+async fn api(state: &State, request: &JsRequest, url: &str, endpoint: Endpoint, client: &Client) -> Reply {
+    if let Err(reply) = require_json(request) {
+        return reply;
+    }
+    match admitted_caller(state, request, url, client).await {
+        Ok(caller) => with_cookie(identified_api(state, request, endpoint, &caller.identity).await, &caller),
+        Err(reply) => reply,
     }
 }
 
@@ -250,56 +268,45 @@ async fn files(state: &State, request: &JsRequest, url: &str, route: Route, clie
         return Reply::error(404, ProxyErrorCode::StorageNotConfigured, message);
     };
     let Ok(store) = storage.store() else { return uploads::storage_misconfigured() };
-    if route == Route::Uploads && !super::inbound::is_json(header(request, "content-type").as_deref()) {
-        let message = "the body must be sent as application/json";
-        return Reply::error(415, ProxyErrorCode::UnsupportedMediaType, message);
+    if route == Route::Uploads {
+        if let Err(reply) = require_json(request) {
+            return reply;
+        }
     }
-    let caller = match identify(state, request, url, client).await {
+    let caller = match admitted_caller(state, request, url, client).await {
         Ok(caller) => caller,
         Err(reply) => return reply,
     };
-    // The borrow ends within the statement: no await holds it.
-    let admitted =
-        state.admission.borrow_mut().request(&caller.identity, caller.anonymous, client.address.as_deref(), now_ms());
-    if let Err(refused) = admitted {
-        return refused.reply();
-    }
-    let prefix = identity::scope_prefix(&config.proxy_secret, &caller.identity);
     let now_s = (now_ms() / 1000.0) as i64;
     let reply = match route {
         Route::Result { job_id, output } => {
             let scope = plan::scope_of(config, &caller.identity);
             let read = Envelope::new(Request::GetJob(GetJobRequest { id: job_id }));
-            match forward(state, &read).await {
-                Ok(answer) => match uploads::owned_job(&answer, &scope, &state.scrubber) {
-                    Ok(job) => uploads::result_redirect(&store, storage, &job, output, now_s),
-                    Err(reply) => reply,
-                },
-                Err(reply) => reply,
-            }
+            let job =
+                forward(state, &read).await.and_then(|answer| uploads::owned_job(&answer, &scope, &state.scrubber));
+            job.map_or_else(|reply| reply, |job| uploads::result_redirect(&store, storage, &job, output, now_s))
         }
-        _ => {
-            let bytes = match read_body(state, request).await {
-                Ok(bytes) => bytes,
-                Err(reply) => return reply,
-            };
-            let asked = match uploads::read_request(&bytes, storage.max_upload_bytes) {
-                Ok(asked) => asked,
-                Err(reply) => return reply,
-            };
-            // The borrow ends within the statement: no await holds it.
-            let taken = state.uploads.borrow_mut().take(&caller.identity, asked.size, storage, now_s);
-            match (taken, random_bytes()) {
-                (Err(reply), _) => reply,
-                (Ok(()), None) => no_random_source(),
-                (Ok(()), Some(random)) => uploads::presign_upload(&store, storage, &prefix, &random, &asked, now_s),
-            }
-        }
+        _ => upload(state, request, &store, storage, &caller.identity, now_s).await.unwrap_or_else(|reply| reply),
     };
-    match caller.set_cookie {
-        Some(cookie) => reply.with_header("set-cookie", cookie),
-        None => reply,
-    }
+    with_cookie(reply, &caller)
+}
+
+/// A presigned upload for the caller: its request read and checked, the daily quota taken.
+async fn upload(
+    state: &State,
+    request: &JsRequest,
+    store: &Store,
+    storage: &Storage,
+    identity: &str,
+    now_s: i64,
+) -> Result<Reply, Reply> {
+    let bytes = read_body(state, request).await?;
+    let asked = uploads::read_request(&bytes, storage.max_upload_bytes)?;
+    // The borrow ends within the statement: no await holds it.
+    state.uploads.borrow_mut().take(identity, asked.size, storage, now_s)?;
+    let random = random_bytes().ok_or_else(no_random_source)?;
+    let prefix = identity::scope_prefix(&state.config.proxy_secret, identity);
+    Ok(uploads::presign_upload(store, storage, &prefix, &random, &asked, now_s))
 }
 
 /// Forwards a CreateJob, unless the same one was sent moments ago (the same `key`): then
