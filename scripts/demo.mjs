@@ -33,8 +33,9 @@ const LOCAL_SECRET_ID = 'local-secret-id';
 const LOCAL_SECRET_KEY = 'local-secret-key';
 // The emulator's content store takes only URLs presigned with this pair, as S3 would: the
 // proxy presigns uploads and results with it. A fresh secret each run unless one is given.
-const LOCAL_STORE_KEY_ID = env.SINGING_CLONING_STORAGE_ACCESS_KEY_ID || 'local-store-key-id';
-const LOCAL_STORE_SECRET = env.SINGING_CLONING_STORAGE_SECRET_ACCESS_KEY || randomBytes(24).toString('base64url');
+const LOCAL_STORE_KEY_ID = process.env.SINGING_CLONING_STORAGE_ACCESS_KEY_ID || 'local-store-key-id';
+const LOCAL_STORE_SECRET =
+  process.env.SINGING_CLONING_STORAGE_SECRET_ACCESS_KEY || randomBytes(24).toString('base64url');
 
 const env = process.env;
 const work = await mkdtemp(path.join(tmpdir(), 'singing-cloning-demo-'));
@@ -152,7 +153,6 @@ try {
   }
   // With storage, results play through the proxy's results route, each caller's own only.
   pageConfig.uploads = Boolean(proxyEnv.SINGING_CLONING_STORAGE_ENDPOINT);
-  }
 } catch (error) {
   await fail(error.message);
 }
