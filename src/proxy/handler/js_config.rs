@@ -102,6 +102,8 @@ export interface ProxyConfig {
   maxDepth?: number;
   /** Time the upstream has to answer: 30000 ms by default. */
   upstreamTimeoutMs?: number;
+  /** How often an open `{prefix}/events` stream gets a keep-alive comment line, 10 to 300000 ms: 15000 by default. */
+  eventsHeartbeatMs?: number;
   /** Signs every upstream request with an API Gateway key pair (HMAC-SHA1). */
   gateway?: { secretId: string; secretKey: string; source: string };
   /** The caller's identity, or null for 401. Without it, each browser gets an anonymous session cookie. Must not read the body. */
