@@ -90,7 +90,7 @@ pub fn path_of(url: &str) -> &str {
 }
 
 /// What a request's route, method and declared length allow, before any body is read:
-/// `Ok(route)` for a POST to one of the proxy's routes (a GET of a result); otherwise its answer (404; 204
+/// `Ok(route)` for a POST to one of the proxy's routes (a GET of a result or of events); otherwise its answer (404; 204
 /// to an OPTIONS preflight, with CORS headers when `origin_allowed`; 405; or 413 when
 /// `Content-Length` is over `max_body_bytes`).
 pub fn admit(

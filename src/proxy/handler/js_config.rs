@@ -93,7 +93,8 @@ export interface ProxyConfig {
   prefix?: string;
   /**
    * The proxy's address as the upstream reaches it: callbacks need it (they are refused
-   * without it), and its origin counts as the proxy's own.
+   * without it), and its origin counts as the proxy's own. With it, every CreateJob asks
+   * the upstream for a callback, so that `{prefix}/events` learns of each job's end.
    */
   publicUrl?: string;
   /** Largest body accepted: 65536 by default. */
