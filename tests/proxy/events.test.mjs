@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Browser, PAGE_ORIGIN, generateJob, record, startEmulator, startProxy, until } from './harness.mjs';
+import { Browser, PAGE_ORIGIN, generateJob, openEvents, startEmulator, startProxy, until } from './harness.mjs';
 
 let emulator;
 let proxy;
@@ -21,72 +21,6 @@ before(async () => {
 after(async () => {
   for (const stop of stops.reverse()) await stop();
 });
-
-/** An open event stream, read as it comes: its events and comments so far. */
-class EventStream {
-  constructor(response) {
-    this.response = response;
-    this.reader = response.body.getReader();
-    this.decoder = new TextDecoder();
-    this.buffer = '';
-    this.events = [];
-    this.comments = [];
-    this.ended = this.pump();
-  }
-
-  async pump() {
-    try {
-      for (;;) {
-        const { done, value } = await this.reader.read();
-        if (done) return;
-        this.buffer += this.decoder.decode(value, { stream: true });
-        for (let end = this.buffer.indexOf('\n\n'); end >= 0; end = this.buffer.indexOf('\n\n')) {
-          this.take(this.buffer.slice(0, end));
-          this.buffer = this.buffer.slice(end + 2);
-        }
-      }
-    } catch {
-      // Cancelled by the test.
-    }
-  }
-
-  take(block) {
-    if (block.startsWith(':')) {
-      this.comments.push(block);
-      return;
-    }
-    const fields = {};
-    for (const line of block.split('\n')) {
-      const at = line.indexOf(':');
-      assert.ok(!(line.slice(0, at) in fields), `one ${line.slice(0, at)} line per event: ${block}`);
-      fields[line.slice(0, at)] = line.slice(at + 1).replace(/^ /, '');
-    }
-    record('events', 200, new Headers(), fields.data);
-    this.events.push({ id: fields.id, event: fields.event, job: JSON.parse(fields.data) });
-  }
-
-  of(jobId) {
-    return this.events.filter((e) => e.job.id === jobId);
-  }
-
-  async close() {
-    await this.reader.cancel();
-    await this.ended;
-  }
-}
-
-/** Opens `browser`'s event stream (taking the session cookie it is given, as a page would). */
-async function openEvents(browser, headers = {}) {
-  const all = { origin: browser.origin, ...headers };
-  if (browser.cookie) all.cookie = browser.cookie;
-  const response = await fetch(`${browser.api}/events`, { headers: all });
-  const set = response.headers.getSetCookie();
-  if (set.length) browser.cookie = set[0].split(';')[0];
-  if (response.status !== 200) {
-    return { response, text: await response.text() };
-  }
-  return new EventStream(response);
-}
 
 test("a page's stream carries its own job's changes, the last from the callback, and never another's", async () => {
   const ann = new Browser(proxy.api);
