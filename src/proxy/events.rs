@@ -37,6 +37,11 @@ pub struct Event {
 }
 
 impl Event {
+    /// The order of the event in the process: later events have larger ones.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
     /// The event as Server-Sent Events text: `id:`, `event: job`, one `data:` line, a blank line.
     pub fn to_sse(&self) -> String {
         let mut out = String::with_capacity(self.data.len() + self.id.len() + 32);
@@ -133,6 +138,19 @@ impl Events {
         let after = last_event_id.and_then(|id| self.seq_of(id)).filter(|seq| *seq <= self.next);
         let known = after.filter(|seq| buffered.events.front().is_some_and(|first| *seq >= first.seq));
         buffered.events.iter().filter(|e| known.is_none_or(|seq| e.seq > seq)).cloned().collect()
+    }
+
+    /// The events of `scope` after the one numbered `after` (see [`Event::seq`]), oldest first.
+    pub fn since(&mut self, scope: &str, after: u64, now_ms: f64) -> Vec<Event> {
+        self.expire(now_ms);
+        let Some(buffered) = self.scopes.get(scope) else { return Vec::new() };
+        buffered.events.iter().filter(|e| e.seq > after).cloned().collect()
+    }
+
+    /// The number of the newest event of the process (0 before the first): a stream that
+    /// has sent everything so far has this as its cursor.
+    pub fn latest(&self) -> u64 {
+        self.next
     }
 
     /// The counter of an id of this process.
@@ -232,6 +250,9 @@ mod tests {
         let c = events.record(ANN, &job("j1", 3), 2.0).unwrap();
         assert_eq!(ids(&events.replay(ANN, Some(&a.id), 3.0)), [b.id.as_str(), c.id.as_str()]);
         assert!(events.replay(ANN, Some(&c.id), 3.0).is_empty(), "nothing missed");
+        assert_eq!(ids(&events.since(ANN, a.seq(), 3.0)), [b.id.as_str(), c.id.as_str()]);
+        assert!(events.since(ANN, events.latest(), 3.0).is_empty());
+        assert!(events.since(BOB, 0, 3.0).is_empty(), "another scope's cursor sees nothing of Ann's");
         for unknown in ["999-1", "1000-", "1000-x", "1000-99", "garbage", "", "1000-+1"] {
             assert_eq!(events.replay(ANN, Some(unknown), 3.0).len(), 3, "{unknown}");
         }

@@ -68,9 +68,12 @@ struct State {
     scrubber: Scrubber,
     webhook_key: Vec<u8>,
     /// The job events of every scope, for replay (see [`events`]).
-    events: RefCell<Events>,
+    events: Rc<RefCell<Events>>,
     /// The open event streams.
     streams: Rc<RefCell<Streams>>,
+    /// Whether a request may write to another's event stream (not on Workers): then events
+    /// are written as they are recorded, else by each stream's own timer.
+    push_events: bool,
 }
 
 /// A credential-holding proxy for the Singing Cloning API: a standard fetch handler.
@@ -92,8 +95,9 @@ impl ProxyHandler {
             delivered: RefCell::new(Recent::new(f64::INFINITY, MAX_DELIVERED)),
             creates: RefCell::new(Recent::new(REMEMBER_MS, MAX_REMEMBERED)),
             uploads: RefCell::default(),
-            events: RefCell::new(Events::with_defaults(now_ms())),
+            events: Rc::new(RefCell::new(Events::with_defaults(now_ms()))),
             streams: Rc::default(),
+            push_events: platform::shares_io_across_requests(),
             config,
             authenticate,
             fetch,
@@ -199,9 +203,15 @@ async fn job_events(state: &State, request: &JsRequest, url: &str, client: &Clie
     }
     let scope = identity::scope_prefix(&config.proxy_secret, &caller.identity);
     let last = header(request, "last-event-id");
-    let missed = state.events.borrow_mut().replay(&scope, last.as_deref(), now_ms());
+    // The borrow ends within the statement: no await holds it.
+    let (missed, latest) = {
+        let mut buffer = state.events.borrow_mut();
+        (buffer.replay(&scope, last.as_deref(), now_ms()), buffer.latest())
+    };
     let first: String = missed.iter().map(events::Event::to_sse).collect();
-    let Some(stream) = stream::open(&state.streams, scope, first, config.events_heartbeat_ms) else {
+    let cursor = missed.last().map_or(latest, events::Event::seq);
+    let heartbeat = config.events_heartbeat_ms;
+    let Some(stream) = stream::open(&state.streams, &state.events, scope, first, cursor, heartbeat) else {
         return Reply::error(500, ProxyErrorCode::NoReadableStream, "the platform could not make a ReadableStream")
             .into();
     };
@@ -219,12 +229,12 @@ async fn job_events(state: &State, request: &JsRequest, url: &str, client: &Clie
 fn record(state: &State, scope: &str, jobs: &[Value]) {
     let now = now_ms();
     // The borrow ends before any stream is written to.
-    let made: Vec<events::Event> = {
+    let made = {
         let mut buffer = state.events.borrow_mut();
-        jobs.iter().filter_map(|job| buffer.record(scope, job, now)).collect()
+        jobs.iter().filter(|job| buffer.record(scope, job, now).is_some()).count()
     };
-    for event in &made {
-        stream::send(&state.streams, scope, &event.to_sse());
+    if made > 0 && state.push_events {
+        stream::send(&state.streams, &state.events, scope);
     }
 }
 

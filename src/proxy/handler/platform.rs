@@ -29,6 +29,15 @@ extern "C" {
     fn hostname(this: &WhatwgUrl) -> String;
 }
 
+/// Whether one request may write to an object of another, as the proxy's event streams
+/// want: not on Cloudflare Workers (workerd), where `navigator.userAgent` is
+/// `Cloudflare-Workers` and such a write breaks the stream ("Promise will never complete").
+pub fn shares_io_across_requests() -> bool {
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap_or(JsValue::UNDEFINED);
+    let agent = Reflect::get(&navigator, &"userAgent".into()).ok().and_then(|a| a.as_string());
+    agent.as_deref() != Some("Cloudflare-Workers")
+}
+
 /// Checks a callback target as `fetch` will read it: parsed by the platform's `URL`,
 /// then the pure check of the parsed parts.
 pub fn check_target(target: &str, rules: &CallbackTargets) -> Result<(), Refusal> {
