@@ -8,6 +8,8 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::error_code::ProxyErrorCode;
+use super::reply::Reply;
 use super::scope::Scope;
 use super::scrub::Scrubber;
 use crate::model::response::add_status;
@@ -19,6 +21,17 @@ pub const DEFAULT_MAX_AGE_MS: f64 = 15.0 * 60.0 * 1000.0;
 pub const DEFAULT_MAX_PER_SCOPE: usize = 200;
 /// Scopes with buffered events at most; the one least recently changed goes first.
 pub const DEFAULT_MAX_SCOPES: usize = 10_000;
+
+/// Event streams open at once per scope at most: each holds a connection and a timer, and
+/// a page needs one (a few tabs a few more).
+pub const MAX_STREAMS_PER_SCOPE: usize = 8;
+
+/// The 429 for one stream too many (see [`MAX_STREAMS_PER_SCOPE`]): the client may retry
+/// once another of its streams has closed.
+pub fn too_many_streams() -> Reply {
+    Reply::error(429, ProxyErrorCode::RateLimited, "this identity has too many event streams open")
+        .with_header("retry-after", "15".into())
+}
 
 /// The comment line written when nothing else is: it keeps the connection open through
 /// intermediaries that close idle ones, and every `EventSource` ignores it.
@@ -315,6 +328,13 @@ mod tests {
         let odd = Event { id: "1".into(), seq: 1, at_ms: 0.0, data: "{\"a\":\n1}".into() };
         assert_eq!(odd.to_sse().matches("data:").count(), 1);
         assert_eq!(HEARTBEAT, ": keep-alive\n\n");
+    }
+
+    #[test]
+    fn one_stream_too_many_waits() {
+        let reply = too_many_streams();
+        assert_eq!((reply.status, reply.error_code().as_deref()), (429, Some("rate_limited")));
+        assert!(reply.headers.iter().any(|(n, _)| *n == "retry-after"));
     }
 
     #[test]

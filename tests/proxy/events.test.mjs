@@ -154,13 +154,33 @@ test('a keep-alive comment comes on the configured heartbeat; the stream ends cl
   }
 });
 
-test('events follow the rules of every route: origin, method, identity', async () => {
+test('events follow the rules of every route: origin, method, identity; 8 streams per identity', async () => {
   const foreign = await openEvents(new Browser(proxy.api, { origin: 'http://evil.example' }));
   assert.equal(foreign.response.status, 403);
   const posted = await fetch(`${proxy.api}/events`, { method: 'POST', headers: { origin: PAGE_ORIGIN } });
   assert.equal(posted.status, 405);
   assert.equal(posted.headers.get('allow'), 'GET, OPTIONS');
   await posted.body?.cancel();
+  // At most 8 streams per identity; one closed makes room.
+  const page = new Browser(proxy.api);
+  const streams = [];
+  for (let i = 0; i < 8; i++) streams.push(await openEvents(page));
+  assert.ok(streams.every((s) => s.response.status === 200));
+  const ninth = await openEvents(page);
+  assert.equal(ninth.response.status, 429);
+  assert.equal(JSON.parse(ninth.text).error.code, 'rate_limited');
+  assert.equal(ninth.response.headers.get('retry-after'), '15');
+  await streams.pop().close();
+  await until(
+    async () => {
+      const next = await openEvents(page);
+      if (next.response.status === 200) streams.push(next);
+      return next.response.status;
+    },
+    (status) => status === 200,
+    5000,
+  );
+  for (const stream of streams) await stream.close();
   const hooked = await startProxy({ endpoint: emulator.api, authenticate: (r) => r.headers.get('x-user') });
   try {
     const nobody = await openEvents(new Browser(hooked.api));

@@ -202,6 +202,9 @@ async fn job_events(state: &State, request: &JsRequest, url: &str, client: &Clie
         .into();
     }
     let scope = identity::scope_prefix(&config.proxy_secret, &caller.identity);
+    if stream::open_of(&state.streams, &scope) >= events::MAX_STREAMS_PER_SCOPE {
+        return events::too_many_streams().into();
+    }
     let last = header(request, "last-event-id");
     // The borrow ends within the statement: no await holds it.
     let (missed, latest) = {

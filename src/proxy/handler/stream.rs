@@ -149,6 +149,11 @@ fn close(streams: &Rc<RefCell<Streams>>, id: u64) {
     }
 }
 
+/// How many streams of `scope` are open.
+pub fn open_of(streams: &RefCell<Streams>, scope: &str) -> usize {
+    streams.borrow().open.iter().filter(|o| o.feed.scope == scope).count()
+}
+
 /// Gives every open stream of `scope` the events it has not had, at once where the
 /// platform allows it (else its own timer will).
 pub fn send(streams: &Rc<RefCell<Streams>>, events: &RefCell<Events>, scope: &str) {
