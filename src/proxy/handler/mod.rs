@@ -232,11 +232,14 @@ async fn job_events(state: &State, request: &JsRequest, url: &str, client: &Clie
 fn record(state: &State, scope: &str, jobs: &[Value]) {
     let now = now_ms();
     // The borrow ends before any stream is written to.
-    let made = {
+    let mut made = false;
+    {
         let mut buffer = state.events.borrow_mut();
-        jobs.iter().filter(|job| buffer.record(scope, job, now).is_some()).count()
-    };
-    if made > 0 && state.push_events {
+        for job in jobs {
+            made |= buffer.record(scope, job, now).is_some();
+        }
+    }
+    if made && state.push_events {
         stream::send(&state.streams, &state.events, scope);
     }
 }
