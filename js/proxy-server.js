@@ -112,9 +112,60 @@ async function sendResponse(req, res, response) {
   }
   const cookies = response.headers.getSetCookie?.() ?? [];
   if (cookies.length) res.setHeader('set-cookie', cookies);
-  // The handler's answers are small: one write, not one per chunk.
-  res.end(response.body && req.method !== 'HEAD' ? Buffer.from(await response.arrayBuffer()) : undefined);
+  if (!response.body || req.method === 'HEAD') {
+    await response.body?.cancel().catch(() => {});
+    res.end();
+  } else {
+    await pipeBody(res, response);
+  }
   if (!req.complete) res.once('finish', () => req.destroy());
+}
+
+/**
+ * Writes a response's body to `res` chunk by chunk as it is read, so that a stream that
+ * never ends (the events route's Server-Sent Events) reaches the client as it is written.
+ * A body that is one chunk (every JSON answer of the handler) goes in one write with
+ * `Content-Length`. When the client goes, the body is cancelled, which stops whatever
+ * feeds it (the events route's timers).
+ */
+async function pipeBody(res, response) {
+  const reader = response.body.getReader();
+  let gone = false;
+  const onClose = () => {
+    gone = true;
+    reader.cancel().catch(() => {});
+  };
+  res.once('close', onClose);
+  try {
+    // An event stream's headers go at once: its first event may be minutes away.
+    const eventStream = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
+    if (eventStream) res.flushHeaders();
+    let held = eventStream ? null : await reader.read();
+    if (held?.done) return void res.end();
+    if (held && !gone) {
+      const next = await reader.read();
+      if (next.done) return void res.end(held.value);
+      res.write(held.value);
+      held = next;
+    }
+    for (let chunk = held ?? (await reader.read()); !chunk.done && !gone; chunk = await reader.read()) {
+      // Backpressure: a client that reads slowly is waited for, not buffered without end.
+      if (!res.write(chunk.value)) {
+        await new Promise((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
+        });
+      }
+    }
+    if (!gone) res.end();
+  } finally {
+    res.off('close', onClose);
+  }
 }
 
 function plain(res, status, text) {

@@ -30,7 +30,18 @@ pub fn token(secret: &str, custom_id: &str, target: &str) -> String {
     out
 }
 
-/// The original target of a token made for `custom_id`; `None` for a forged or altered token.
+/// The target of a token that forwards nothing: the upstream's callback only tells the
+/// proxy of a job's change, for its job events. No page's target is empty (an empty URL
+/// is refused as malformed), so it cannot be taken for one.
+pub const EVENTS_ONLY: &str = "";
+
+/// The token of a callback the proxy asks for itself, for job events alone (see [`EVENTS_ONLY`]).
+pub fn events_only_token(secret: &str, custom_id: &str) -> String {
+    token(secret, custom_id, EVENTS_ONLY)
+}
+
+/// The original target of a token made for `custom_id`; `None` for a forged or altered
+/// token; [`EVENTS_ONLY`] for one the proxy asked for itself.
 pub fn open(secret: &str, token: &str, custom_id: &str) -> Option<String> {
     let (target, tag) = token.split_once('.')?;
     let target = String::from_utf8(base64::decode(target)?).ok()?;
@@ -258,6 +269,9 @@ mod tests {
         let (_, tag) = t.split_once('.').unwrap();
         let swapped = format!("{}.{tag}", base64::encode_url(b"https://evil.example/"));
         assert_eq!(open(SECRET, &swapped, "uabcdefghijk_song"), None);
+        let events = events_only_token(SECRET, "uabcdefghijk_song");
+        assert_eq!(open(SECRET, &events, "uabcdefghijk_song").as_deref(), Some(EVENTS_ONLY));
+        assert_eq!(open(SECRET, &events, "uzzzzzzzzzzz_song"), None);
         assert_eq!(open(SECRET, "nonsense", "x"), None);
         assert_eq!(open(SECRET, "!!.!!", "x"), None);
     }

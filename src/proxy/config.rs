@@ -21,6 +21,9 @@ pub const DEFAULT_PREFIX: &str = "/api/singing-cloning";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_MAX_DEPTH: usize = 32;
 pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u32 = 30_000;
+/// How often an open event stream gets a comment line, so that intermediaries that close
+/// idle connections (often after 30 to 60 s) keep it open.
+pub const DEFAULT_EVENTS_HEARTBEAT_MS: u32 = 15_000;
 /// The largest upstream answer read: the API's answers are a few KB (a page of 100
 /// models about 30 KB); anything past this is refused rather than held in memory.
 pub const DEFAULT_MAX_UPSTREAM_BYTES: usize = 4 * 1024 * 1024;
@@ -100,10 +103,12 @@ pub struct ProxyConfig {
     pub max_upstream_bytes: usize,
     /// Object storage for uploads and results; without it those routes answer 404.
     pub storage: Option<Storage>,
+    /// How often an open `{prefix}/events` stream gets a keep-alive comment, in ms.
+    pub events_heartbeat_ms: u32,
 }
 
 /// The keys of the config object (besides `authenticate`, a function the JavaScript face reads).
-pub const KEYS: [&str; 26] = [
+pub const KEYS: [&str; 27] = [
     "endpoint",
     "secretId",
     "secretKey",
@@ -130,6 +135,7 @@ pub const KEYS: [&str; 26] = [
     "maxUpstreamBytes",
     "storage",
     "fetch",
+    "eventsHeartbeatMs",
 ];
 
 impl ProxyConfig {
@@ -234,6 +240,9 @@ impl ProxyConfig {
         let upstream_timeout_ms = r
             .integer_in(config.key("upstreamTimeoutMs"), false, 1.0, 600_000.0, "must be from 1 to 600000")
             .map_or(DEFAULT_UPSTREAM_TIMEOUT_MS, |n| n as u32);
+        let events_heartbeat_ms = r
+            .integer_in(config.key("eventsHeartbeatMs"), false, 10.0, 300_000.0, "must be from 10 to 300000")
+            .map_or(DEFAULT_EVENTS_HEARTBEAT_MS, |n| n as u32);
 
         let gateway_field = config.key("gateway");
         let gateway = r.object(gateway_field, false).map(|g| Gateway {
@@ -341,6 +350,7 @@ impl ProxyConfig {
             client_address_header,
             max_upstream_bytes,
             storage,
+            events_heartbeat_ms,
         })
     }
 }
@@ -438,7 +448,7 @@ fn read_storage(r: &mut Reader, field: Field) -> Option<Storage> {
 }
 
 /// The environment variables [`from_env`] reads, and the config key each sets.
-pub const ENV: [(&str, &str); 39] = [
+pub const ENV: [(&str, &str); 40] = [
     ("SINGING_CLONING_ENDPOINT", "endpoint"),
     ("SINGING_CLONING_SECRET_ID", "secretId"),
     ("SINGING_CLONING_SECRET_KEY", "secretKey"),
@@ -472,6 +482,7 @@ pub const ENV: [(&str, &str); 39] = [
     ("SINGING_CLONING_CALLBACK_RATE_LIMIT_REFILL_PER_SECOND", "callbackRateLimit.refillPerSecond"),
     ("SINGING_CLONING_CLIENT_ADDRESS_HEADER", "clientAddressHeader"),
     ("SINGING_CLONING_MAX_UPSTREAM_BYTES", "maxUpstreamBytes"),
+    ("SINGING_CLONING_EVENTS_HEARTBEAT_MS", "eventsHeartbeatMs"),
     ("SINGING_CLONING_STORAGE_ENDPOINT", "storage.endpoint"),
     ("SINGING_CLONING_STORAGE_BUCKET", "storage.bucket"),
     ("SINGING_CLONING_STORAGE_REGION", "storage.region"),
@@ -507,6 +518,7 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Value, Vec<Issue
             | "policy.maxTotalEpoch"
             | "sessionMaxAgeSeconds"
             | "maxUpstreamBytes"
+            | "eventsHeartbeatMs"
             | "storage.maxUploadBytes" => number(&text),
             _ if key.ends_with(".capacity") || key.ends_with(".refillPerSecond") => number(&text),
             _ => Ok(Value::String(text)),
@@ -560,6 +572,7 @@ mod tests {
         assert_eq!(c.max_body_bytes, 65536);
         assert_eq!(c.max_depth, 32);
         assert_eq!(c.upstream_timeout_ms, 30_000);
+        assert_eq!(c.events_heartbeat_ms, 15_000);
         assert_eq!(c.models, Models::PerIdentity);
         assert!(c.policy.allow_training);
         assert_eq!(c.allowed_origins, ["https://app.example"]);

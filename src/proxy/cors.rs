@@ -43,7 +43,7 @@ pub fn headers(origin: &Origin) -> Vec<(&'static str, String)> {
 pub fn preflight_headers() -> [(&'static str, String); 3] {
     [
         ("access-control-allow-methods", "POST, OPTIONS".into()),
-        ("access-control-allow-headers", "content-type, authorization".into()),
+        ("access-control-allow-headers", "content-type, authorization, last-event-id".into()),
         ("access-control-max-age", "600".into()),
     ]
 }

@@ -64,6 +64,8 @@ error_codes! {
     AuthenticateFailed = "authenticate_failed",
     /// The platform has no `crypto.getRandomValues` to make a session (500).
     NoRandomSource = "no_random_source",
+    /// The platform has no `ReadableStream` to carry job events (500).
+    NoReadableStream = "no_readable_stream",
     /// Too many requests from this identity or address; `Retry-After` says when (429).
     RateLimited = "rate_limited",
     /// Too many new anonymous sessions; `Retry-After` says when (429).

@@ -12,6 +12,7 @@ pub mod callback;
 pub mod config;
 pub mod cors;
 pub mod error_code;
+pub mod events;
 pub mod idempotency;
 pub mod identity;
 pub mod inbound;

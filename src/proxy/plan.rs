@@ -76,11 +76,16 @@ pub fn plan(
     }
     let way = match &mut envelope.request {
         Request::CreateJob(create) => {
+            let custom_id = create.custom_id.as_deref().unwrap_or("");
             if let Some(target) = create.callback.take() {
                 check_target(&target).map_err(|_| callback::not_allowed())?;
-                let custom_id = create.custom_id.as_deref().unwrap_or("");
                 let token = callback::token(&config.proxy_secret, custom_id, &target);
                 create.callback = Some(callback::upstream_url(config.public_url.as_deref(), &config.prefix, &token)?);
+            } else if let Some(public_url) = config.public_url.as_deref() {
+                // A callback the proxy asks for itself, so that job events learn of the
+                // change without a page polling; it forwards nothing.
+                let token = callback::events_only_token(&config.proxy_secret, custom_id);
+                create.callback = Some(callback::url(public_url, &config.prefix, &token));
             }
             let scoped_custom_id = create.custom_id.clone().unwrap_or_default();
             let body = to_value(&envelope).to_json();
@@ -152,6 +157,23 @@ mod tests {
             callback::open(&config.proxy_secret, token, custom_id).as_deref(),
             Some("https://hooks.example/done")
         );
+    }
+
+    #[test]
+    fn with_a_public_url_every_create_asks_for_a_callback_that_forwards_nothing() {
+        let body = create(r#""customId":"song","#, "");
+        let without_url = plan(body.as_bytes(), Endpoint::Job, "user:ann", &config(""), ANYONE).unwrap();
+        let Request::CreateJob(sent) = &without_url.envelope.request else { panic!() };
+        assert_eq!(sent.callback, None, "no public URL, no callback");
+        let config = config(r#","publicUrl":"https://proxy.example""#);
+        for body in [body, create("", "")] {
+            let planned = plan(body.as_bytes(), Endpoint::Job, "user:ann", &config, ANYONE).unwrap();
+            let Request::CreateJob(sent) = &planned.envelope.request else { panic!() };
+            let url = sent.callback.as_deref().unwrap();
+            let token = callback::token_of(url, &config.prefix).unwrap();
+            let custom_id = sent.custom_id.as_deref().unwrap();
+            assert_eq!(callback::open(&config.proxy_secret, token, custom_id).as_deref(), Some(callback::EVENTS_ONLY));
+        }
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub enum Route {
     Callback(String),
     /// `POST {prefix}/uploads`.
     Uploads,
+    /// `GET {prefix}/events`: the caller's job events, as Server-Sent Events.
+    Events,
     /// `GET {prefix}/results/{jobId}[/{outputIndex}]`.
     Result {
         job_id: String,
@@ -51,6 +53,7 @@ pub fn route(path: &str, prefix: &str) -> Route {
         "/job" => Route::Api(Endpoint::Job),
         "/music_model" => Route::Api(Endpoint::MusicModel),
         "/uploads" => Route::Uploads,
+        "/events" => Route::Events,
         _ => {
             if let Some(token) = rest.strip_prefix(CALLBACK_ROUTE) {
                 return match token {
@@ -87,7 +90,7 @@ pub fn path_of(url: &str) -> &str {
 }
 
 /// What a request's route, method and declared length allow, before any body is read:
-/// `Ok(route)` for a POST to one of the proxy's routes (a GET of a result); otherwise its answer (404; 204
+/// `Ok(route)` for a POST to one of the proxy's routes (a GET of a result or of events); otherwise its answer (404; 204
 /// to an OPTIONS preflight, with CORS headers when `origin_allowed`; 405; or 413 when
 /// `Content-Length` is over `max_body_bytes`).
 pub fn admit(
@@ -102,9 +105,10 @@ pub fn admit(
     if route == Route::Unknown {
         return Err(Reply::error(404, ProxyErrorCode::NotFound, "no such route"));
     }
-    // Results are read with GET (a page's `<audio src>` follows the redirect); everything else is posted.
+    // Results are read with GET (a page's `<audio src>` follows the redirect), events too
+    // (an `EventSource` only GETs); everything else is posted.
     let (expected, allow) = match route {
-        Route::Result { .. } => ("GET", "GET, OPTIONS"),
+        Route::Result { .. } | Route::Events => ("GET", "GET, OPTIONS"),
         _ => ("POST", "POST, OPTIONS"),
     };
     if method == "OPTIONS" {
@@ -155,6 +159,8 @@ mod tests {
         }
         assert_eq!(route("/job", ""), Route::Api(Endpoint::Job));
         assert_eq!(route("/api/singing-cloning/uploads", p), Route::Uploads);
+        assert_eq!(route("/api/singing-cloning/events", p), Route::Events);
+        assert_eq!(route("/api/singing-cloning/events/", p), Route::Unknown);
         let result = |id: &str, output| Route::Result { job_id: id.into(), output };
         assert_eq!(route("/api/singing-cloning/results/job-1_a.b", p), result("job-1_a.b", 0));
         assert_eq!(route("/api/singing-cloning/results/job-1/2", p), result("job-1", 2));
@@ -208,6 +214,8 @@ mod tests {
             Ok(Route::Api(Endpoint::Job)),
             "read, then limited"
         );
+        assert_eq!(admit("/api/singing-cloning/events", "GET", None, false), Ok(Route::Events));
+        assert_eq!(status(admit("/api/singing-cloning/events", "POST", None, true)).map(|s| s.0), Some(405));
         let preflight = admit("/api/singing-cloning/job", "OPTIONS", None, true).unwrap_err();
         assert_eq!((preflight.status, preflight.body.clone()), (204, None));
         assert!(preflight.headers.iter().any(|(n, _)| n.starts_with("access-control-allow-methods")));

@@ -82,6 +82,14 @@ pub fn as_received(answer: &Answer, scrubber: &Scrubber) -> Reply {
     }
 }
 
+/// A job's callback URL as its caller wrote it, from the token in the proxy's own URL;
+/// `None` for a URL that is not the proxy's, and for a callback the proxy asked for
+/// itself (job events), which is none of the caller's.
+pub fn restore_callback(config: &ProxyConfig, scoped_custom_id: &str, url: &str) -> Option<String> {
+    let token = callback::token_of(url, &config.prefix)?;
+    callback::open(&config.proxy_secret, token, scoped_custom_id).filter(|target| target != callback::EVENTS_ONLY)
+}
+
 /// The upstream's answer to `action` as the caller may see it: its scope taken off, its
 /// callback URLs given back as the caller wrote them, and another identity's job (or an
 /// unknown one) answered as [`job_not_found`].
@@ -93,10 +101,7 @@ pub fn for_caller(action: Action, answer: &Answer, scope: &Scope, config: &Proxy
     let Some(mut raw) = Value::parse(&answer.text).ok().filter(|_| success) else {
         return as_received(answer, scrubber);
     };
-    let restore = |custom_id: &str, url: &str| {
-        let token = callback::token_of(url, &config.prefix)?;
-        callback::open(&config.proxy_secret, token, custom_id)
-    };
+    let restore = |custom_id: &str, url: &str| restore_callback(config, custom_id, url);
     match scope.unscope_answer(action, &mut raw, &restore) {
         Owned::No => job_not_found(),
         Owned::Yes => Reply::json(answer.status, scrubber.body(&raw.to_json())),

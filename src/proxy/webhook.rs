@@ -42,7 +42,29 @@ pub struct Context<'a> {
 }
 
 /// Checks the job as the upstream reports it now (`job`, never the posted body) against
-/// what the callback claimed and the token it came in on, and builds the delivery.
+/// what the callback claimed and the token it came in on (routed under `prefix`): its
+/// `customId` is the claimed one and its `callback` carries the token. Its state when it does.
+pub fn verify(job: &Value, claimed_custom_id: &str, token: &str, prefix: &str) -> Result<JobState, Reply> {
+    let custom_id = job.get("customId").and_then(Value::as_str).ok_or_else(forged)?;
+    if custom_id != claimed_custom_id {
+        return Err(forged());
+    }
+    let callback = job.get("callback").and_then(Value::as_str).ok_or_else(forged)?;
+    if token_of(callback, prefix) != Some(token) {
+        return Err(forged());
+    }
+    Ok(match job.get("state") {
+        Some(Value::Number(n)) if n.get().fract() == 0.0 => JobState::from_code(n.get() as i64),
+        _ => JobState::Unknown(0),
+    })
+}
+
+/// The answer to a verified callback the proxy asked for itself: recorded for job events, nothing forwarded.
+pub fn recorded() -> Reply {
+    Reply::json(200, r#"{"delivered":false,"recorded":true}"#.into())
+}
+
+/// [`verify`]s the job, which must have finished, and builds the delivery to `target`.
 pub fn plan(
     job: &Value,
     claimed_custom_id: &str,
@@ -51,18 +73,8 @@ pub fn plan(
     now_s: u64,
     cx: &Context,
 ) -> Result<Delivery, Reply> {
-    let custom_id = job.get("customId").and_then(Value::as_str).ok_or_else(forged)?;
-    if custom_id != claimed_custom_id {
-        return Err(forged());
-    }
-    let callback = job.get("callback").and_then(Value::as_str).ok_or_else(forged)?;
-    if token_of(callback, cx.prefix) != Some(token) {
-        return Err(forged());
-    }
-    let state = match job.get("state") {
-        Some(Value::Number(n)) if n.get().fract() == 0.0 => JobState::from_code(n.get() as i64),
-        _ => JobState::Unknown(0),
-    };
+    let state = verify(job, claimed_custom_id, token, cx.prefix)?;
+    let custom_id = claimed_custom_id;
     if !state.is_final() {
         return Err(Reply::error(
             409,

@@ -12,9 +12,11 @@ import {
   SECRET_KEY,
   generateJob,
   leakedIn,
+  openEvents,
   seen,
   spawnUntil,
   startEmulator,
+  until,
 } from '../proxy/harness.mjs';
 
 const ORIGIN = 'http://page.example';
@@ -35,6 +37,7 @@ before(async () => {
       SINGING_CLONING_SECRET_KEY: SECRET_KEY,
       SINGING_CLONING_PROXY_SECRET: PROXY_SECRET,
       SINGING_CLONING_ALLOWED_ORIGINS: ORIGIN,
+      SINGING_CLONING_EVENTS_HEARTBEAT_MS: '100',
     },
     /singing-cloning proxy in Deno on (http:\/\/127\.0\.0\.1:\d+)/,
     60000,
@@ -85,6 +88,32 @@ test('Deno: credentials from a browser and disallowed origins are refused', asyn
     listModelsRequest: { offset: 0, limit: 10, type: 2 },
   });
   assert.equal(refused.status, 403);
+});
+
+test('Deno: job events stream the caller’s job as the proxy reads it, with keep-alive comments', async () => {
+  const browser = new Browser(api, { origin: ORIGIN });
+  const stream = await openEvents(browser);
+  assert.equal(stream.response.status, 200);
+  assert.equal(stream.response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+  const created = await browser.post('/job', generateJob(emulator.origin, { customId: 'deno_events' }));
+  const job = created.json.createJobResponse.job;
+  // No publicUrl here, so no callback: the proxy's own reads are the news.
+  await until(
+    async () => (await browser.post('/job', { action: 'GetJob', getJobRequest: { id: job.id } })).json,
+    (answer) => answer?.getJobResponse?.job?.state === 3,
+  );
+  const seen = await until(
+    () => stream.events.filter((e) => e.job.id === job.id),
+    (events) => events.some((e) => e.job.status === 'COMPLETED'),
+  );
+  assert.equal(seen[0].job.status, 'SUBMITTED');
+  assert.ok(seen.every((e) => e.job.customId === 'deno_events'));
+  await until(
+    () => stream.comments,
+    (comments) => comments.length >= 1,
+    5000,
+  );
+  await stream.close();
 });
 
 test('Deno: leak scan over every answer', () => {

@@ -243,3 +243,77 @@ export function trainJob(emulatorOrigin, modelName, extra = {}) {
     },
   };
 }
+
+/** An open event stream, read as it comes: its events and comments so far. */
+export class EventStream {
+  constructor(response) {
+    this.response = response;
+    this.reader = response.body.getReader();
+    this.decoder = new TextDecoder();
+    this.buffer = '';
+    this.events = [];
+    this.comments = [];
+    /** Events with a field twice (one event must be one `data:` line). */
+    this.malformed = [];
+    this.ended = this.pump();
+  }
+
+  async pump() {
+    try {
+      for (;;) {
+        const { done, value } = await this.reader.read();
+        if (done) return;
+        this.buffer += this.decoder.decode(value, { stream: true });
+        for (let end = this.buffer.indexOf('\n\n'); end >= 0; end = this.buffer.indexOf('\n\n')) {
+          this.take(this.buffer.slice(0, end));
+          this.buffer = this.buffer.slice(end + 2);
+        }
+      }
+    } catch {
+      // Cancelled by the test.
+    }
+  }
+
+  take(block) {
+    if (block.startsWith(':')) {
+      this.comments.push(block);
+      return;
+    }
+    const fields = {};
+    for (const line of block.split('\n')) {
+      const at = line.indexOf(':');
+      if (line.slice(0, at) in fields) this.malformed.push(block);
+      fields[line.slice(0, at)] = line.slice(at + 1).replace(/^ /, '');
+    }
+    record('events', 200, new Headers(), fields.data);
+    try {
+      this.events.push({ id: fields.id, event: fields.event, job: JSON.parse(fields.data) });
+    } catch {
+      this.malformed.push(block);
+    }
+  }
+
+  of(jobId) {
+    return this.events.filter((e) => e.job.id === jobId);
+  }
+
+  /** Cancels the stream (the client goes); throws when an event was malformed. */
+  async close() {
+    await this.reader.cancel();
+    await this.ended;
+    if (this.malformed.length) throw new Error(`malformed events: ${this.malformed.join(' | ')}`);
+  }
+}
+
+/** Opens `browser`'s event stream (taking the session cookie it is given, as a page would). */
+export async function openEvents(browser, headers = {}) {
+  const all = { origin: browser.origin, ...headers };
+  if (browser.cookie) all.cookie = browser.cookie;
+  const response = await fetch(`${browser.api}/events`, { headers: all });
+  const set = response.headers.getSetCookie();
+  if (set.length) browser.cookie = set[0].split(';')[0];
+  if (response.status !== 200) {
+    return { response, text: await response.text() };
+  }
+  return new EventStream(response);
+}

@@ -31,5 +31,6 @@ const proxyWorker :Workerd.Worker = (
     (name = "SINGING_CLONING_PUBLIC_URL", fromEnvironment = "SINGING_CLONING_PUBLIC_URL"),
     (name = "SINGING_CLONING_WEBHOOK_SECRET", fromEnvironment = "SINGING_CLONING_WEBHOOK_SECRET"),
     (name = "SINGING_CLONING_CALLBACK_ALLOW_PRIVATE", text = "true"),
+    (name = "SINGING_CLONING_EVENTS_HEARTBEAT_MS", text = "200"),
   ],
 );

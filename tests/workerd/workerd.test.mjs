@@ -16,6 +16,7 @@ import {
   call,
   generateJob,
   leakedIn,
+  openEvents,
   seen,
   spawnUntil,
   startEmulator,
@@ -62,6 +63,8 @@ before(async () => {
     },
     null,
   );
+  // WORKERD_LOG=1 shows workerd's own log (uncaught exceptions of the Worker) while debugging.
+  if (process.env.WORKERD_LOG) workerd.child.stderr.on('data', (d) => process.stderr.write(d));
   workerd.child.once('exit', (code) => {
     if (code) console.error(`workerd exited with ${code}`);
   });
@@ -132,6 +135,35 @@ test('workerd: a callback is re-read and forwarded signed', async () => {
   assert.equal(payload.id, created.json.createJobResponse.job.id);
   assert.equal(payload.customId, 'cb');
   assert.equal(payload.callback, target);
+});
+
+test('workerd: job events stream a job to its end, learned from the callback', async () => {
+  const page = new Browser(api(), { origin: ORIGIN });
+  const stream = await openEvents(page);
+  assert.equal(stream.response.status, 200);
+  assert.equal(stream.response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+  const created = await page.job(generateJob(emulator.origin, { customId: 'workerd-events' }));
+  assert.equal(created.status, 200, created.body);
+  const job = created.json.createJobResponse.job;
+  // The page never polls: the end comes from the callback the proxy asked for itself.
+  const seen = await until(
+    () => stream.events.filter((e) => e.job.id === job.id),
+    (events) => events.some((e) => e.job.status === 'COMPLETED'),
+  );
+  assert.equal(seen[0].job.status, 'SUBMITTED');
+  assert.ok(seen.every((e) => e.job.customId === 'workerd-events'));
+  assert.ok(stream.comments.length >= 1, 'keep-alive comments (eventsHeartbeatMs 200 in config.capnp)');
+  await stream.close();
+  const again = await openEvents(page, { 'last-event-id': seen[0].id });
+  await until(
+    () => again.events,
+    (events) => events.length >= seen.length - 1,
+  );
+  assert.deepEqual(
+    again.events.map((e) => e.id),
+    seen.slice(1).map((e) => e.id),
+  );
+  await again.close();
 });
 
 test('workerd: leak scan', () => {

@@ -93,7 +93,8 @@ export interface ProxyConfig {
   prefix?: string;
   /**
    * The proxy's address as the upstream reaches it: callbacks need it (they are refused
-   * without it), and its origin counts as the proxy's own.
+   * without it), and its origin counts as the proxy's own. With it, every CreateJob asks
+   * the upstream for a callback, so that `{prefix}/events` learns of each job's end.
    */
   publicUrl?: string;
   /** Largest body accepted: 65536 by default. */
@@ -102,6 +103,8 @@ export interface ProxyConfig {
   maxDepth?: number;
   /** Time the upstream has to answer: 30000 ms by default. */
   upstreamTimeoutMs?: number;
+  /** How often an open `{prefix}/events` stream gets a keep-alive comment line, 10 to 300000 ms: 15000 by default. */
+  eventsHeartbeatMs?: number;
   /** Signs every upstream request with an API Gateway key pair (HMAC-SHA1). */
   gateway?: { secretId: string; secretKey: string; source: string };
   /** The caller's identity, or null for 401. Without it, each browser gets an anonymous session cookie. Must not read the body. */

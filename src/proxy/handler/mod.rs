@@ -5,6 +5,7 @@
 
 mod js_config;
 mod platform;
+mod stream;
 mod verify;
 
 use std::cell::RefCell;
@@ -14,14 +15,16 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::Request as JsRequest;
+use web_sys::{ReadableStream, Request as JsRequest};
 
 use self::js_config::{read_config, Hooks};
 use self::platform::{check_target, header, platform_address, random_bytes, read_limited, to_response, BodyError};
+use self::stream::Streams;
 use super::admission::{self, Admission};
 use super::config::ProxyConfig;
 use super::cors::{self, Origin};
 use super::error_code::ProxyErrorCode;
+use super::events::{self, Events};
 use super::idempotency::{MAX_REMEMBERED, REMEMBER_MS};
 use super::identity;
 use super::listing::ModelListing;
@@ -30,6 +33,7 @@ use super::plan::{self, Planned, Way};
 use super::recent::Recent;
 use super::reply::Reply;
 use super::route::{self, Endpoint, Route};
+use super::scope::Scope;
 use super::scrub::Scrubber;
 use super::session::{self, Caller, HookAnswer};
 use super::signing;
@@ -38,7 +42,7 @@ use super::uploads::{self, DailyQuota};
 use super::upstream::{self, Outgoing};
 use super::webhook::{self, MAX_DELIVERED};
 use crate::error::{Error, IssueCode};
-use crate::model::{Envelope, GetJobRequest, Request};
+use crate::model::{Action, Envelope, GetJobRequest, Request, Value};
 use crate::transport::{now_ms, Answer};
 
 /// The most of a callback target's answer read: only its status matters.
@@ -64,6 +68,13 @@ struct State {
     uploads: RefCell<DailyQuota>,
     scrubber: Scrubber,
     webhook_key: Vec<u8>,
+    /// The job events of every scope, for replay (see [`events`]).
+    events: Rc<RefCell<Events>>,
+    /// The open event streams.
+    streams: Rc<RefCell<Streams>>,
+    /// Whether a request may write to another's event stream (not on Workers): then events
+    /// are written as they are recorded, else by each stream's own timer.
+    push_events: bool,
 }
 
 /// A credential-holding proxy for the Singing Cloning API: a standard fetch handler.
@@ -85,6 +96,9 @@ impl ProxyHandler {
             delivered: RefCell::new(Recent::new(f64::INFINITY, MAX_DELIVERED)),
             creates: RefCell::new(Recent::new(REMEMBER_MS, MAX_REMEMBERED)),
             uploads: RefCell::default(),
+            events: Rc::new(RefCell::new(Events::with_defaults(now_ms()))),
+            streams: Rc::default(),
+            push_events: platform::shares_io_across_requests(),
             config,
             authenticate,
             fetch,
@@ -106,8 +120,8 @@ impl ProxyHandler {
             let Ok(request) = request.dyn_into::<JsRequest>() else {
                 return Err(Error::validation("request", IssueCode::Type, "must be a fetch Request").into());
             };
-            let reply = handle(&state, &request, &platform_address(&info)).await;
-            Ok(to_response(reply, &state.scrubber).into())
+            let Outcome { reply, stream } = handle(&state, &request, &platform_address(&info)).await;
+            Ok(to_response(reply, stream.as_ref(), &state.scrubber).into())
         })
     }
 }
@@ -118,24 +132,36 @@ struct Client {
     address: Option<String>,
 }
 
-async fn handle(state: &State, request: &JsRequest, platform: &Option<String>) -> Reply {
+/// A reply, and the stream that is its body when it has one (the events route).
+struct Outcome {
+    reply: Reply,
+    stream: Option<ReadableStream>,
+}
+
+impl From<Reply> for Outcome {
+    fn from(reply: Reply) -> Outcome {
+        Outcome { reply, stream: None }
+    }
+}
+
+async fn handle(state: &State, request: &JsRequest, platform: &Option<String>) -> Outcome {
     let config = &state.config;
     // The proxy's own origin is the configured public URL's, never one made from `Host`:
     // a page on a rebound name sends a matching Host and Origin.
     let own: Vec<&str> = config.public_url.as_deref().and_then(cors::origin_of).into_iter().collect();
     let origin = cors::check(header(request, "origin").as_deref(), &config.allowed_origins, &own);
     if origin == Origin::Refused {
-        return Reply::error(403, ProxyErrorCode::OriginNotAllowed, "this origin may not use the proxy");
+        return Reply::error(403, ProxyErrorCode::OriginNotAllowed, "this origin may not use the proxy").into();
     }
     let trusted = config.client_address_header.as_deref();
     let forwarded = trusted.and_then(|h| header(request, h));
     let client = Client { address: admission::client_key(trusted, forwarded.as_deref(), platform.as_deref()) };
-    let mut reply = dispatch(state, request, &origin, &client).await;
-    reply.headers.extend(cors::headers(&origin));
-    reply
+    let mut outcome = dispatch(state, request, &origin, &client).await;
+    outcome.reply.headers.extend(cors::headers(&origin));
+    outcome
 }
 
-async fn dispatch(state: &State, request: &JsRequest, origin: &Origin, client: &Client) -> Reply {
+async fn dispatch(state: &State, request: &JsRequest, origin: &Origin, client: &Client) -> Outcome {
     let config = &state.config;
     let url = request.url();
     let admitted = route::admit(
@@ -146,12 +172,76 @@ async fn dispatch(state: &State, request: &JsRequest, origin: &Origin, client: &
         config.max_body_bytes,
         matches!(origin, Origin::Allowed(_)),
     );
-    match admitted {
+    let reply = match admitted {
         Ok(Route::Api(endpoint)) => api(state, request, &url, endpoint, client).await,
         Ok(Route::Callback(token)) => callback_in(state, request, &token, client).await,
         Ok(route @ (Route::Uploads | Route::Result { .. })) => files(state, request, &url, route, client).await,
+        Ok(Route::Events) => return job_events(state, request, &url, client).await,
         Ok(Route::Unknown) => Reply::error(404, ProxyErrorCode::NotFound, "no such route"),
         Err(reply) => reply,
+    };
+    reply.into()
+}
+
+/// `GET {prefix}/events`: the caller's job events as Server-Sent Events, identified and
+/// admitted once, at connect, like every route.
+async fn job_events(state: &State, request: &JsRequest, url: &str, client: &Client) -> Outcome {
+    let config = &state.config;
+    let caller = match identify(state, request, url, client).await {
+        Ok(caller) => caller,
+        Err(reply) => return reply.into(),
+    };
+    // The borrow ends within the statement: no await holds it.
+    let admitted =
+        state.admission.borrow_mut().request(&caller.identity, caller.anonymous, client.address.as_deref(), now_ms());
+    if let Err(refused) = admitted {
+        let reply = refused.reply();
+        return match caller.set_cookie {
+            Some(cookie) => reply.with_header("set-cookie", cookie),
+            None => reply,
+        }
+        .into();
+    }
+    let scope = identity::scope_prefix(&config.proxy_secret, &caller.identity);
+    if stream::open_of(&state.streams, &scope) >= events::MAX_STREAMS_PER_SCOPE {
+        return events::too_many_streams().into();
+    }
+    let last = header(request, "last-event-id");
+    // The borrow ends within the statement: no await holds it.
+    let (missed, latest) = {
+        let mut buffer = state.events.borrow_mut();
+        (buffer.replay(&scope, last.as_deref(), now_ms()), buffer.latest())
+    };
+    let first: String = missed.iter().map(events::Event::to_sse).collect();
+    let cursor = missed.last().map_or(latest, events::Event::seq);
+    let heartbeat = config.events_heartbeat_ms;
+    let Some(stream) = stream::open(&state.streams, &state.events, scope, first, cursor, heartbeat) else {
+        return Reply::error(500, ProxyErrorCode::NoReadableStream, "the platform could not make a ReadableStream")
+            .into();
+    };
+    let mut reply = Reply::empty(200)
+        .with_header("content-type", "text/event-stream; charset=utf-8".into())
+        .with_header("x-accel-buffering", "no".into());
+    if let Some(cookie) = caller.set_cookie {
+        reply = reply.with_header("set-cookie", cookie);
+    }
+    Outcome { reply, stream: Some(stream) }
+}
+
+/// Records jobs of `scope` as their caller sees them, and sends the events they make to
+/// the scope's open streams.
+fn record(state: &State, scope: &str, jobs: &[Value]) {
+    let now = now_ms();
+    // The borrow ends before any stream is written to.
+    let mut made = false;
+    {
+        let mut buffer = state.events.borrow_mut();
+        for job in jobs {
+            made |= buffer.record(scope, job, now).is_some();
+        }
+    }
+    if made && state.push_events {
+        stream::send(&state.streams, &state.events, scope);
     }
 }
 
@@ -254,10 +344,18 @@ async fn identified_api(state: &State, request: &JsRequest, endpoint: Endpoint, 
         Way::CreateOnce { key } => create_once(state, &envelope, key).await,
         Way::Forward => forward(state, &envelope).await,
     };
-    match answer {
-        Ok(answer) => upstream::for_caller(envelope.action(), &answer, &scope, config, &state.scrubber),
-        Err(reply) => reply,
+    let action = envelope.action();
+    let reply = match answer {
+        Ok(answer) => upstream::for_caller(action, &answer, &scope, config, &state.scrubber),
+        Err(reply) => return reply,
+    };
+    // What the caller is told of its jobs is news for its event streams too.
+    if (200..300).contains(&reply.status) && matches!(action, Action::CreateJob | Action::GetJob | Action::ListJobs) {
+        if let Some(body) = reply.body.as_deref() {
+            record(state, &scope.prefix, &events::jobs_of_answer(action, body));
+        }
     }
+    reply
 }
 
 /// Uploads and results (see [`super::uploads`]): for identified callers, when the proxy has storage.
@@ -391,6 +489,28 @@ async fn callback_in(state: &State, request: &JsRequest, token: &str, client: &C
         Ok(job) => job,
         Err(reply) => return reply,
     };
+    // The job is the upstream's own now, and its token verified: news for its caller's streams.
+    let job_state = match webhook::verify(&job, &claim.custom_id, token, &config.prefix) {
+        Ok(job_state) => job_state,
+        Err(reply) => return reply,
+    };
+    if let Some(prefix) = super::identity::prefix_of(&claim.custom_id) {
+        let scope = Scope {
+            prefix: prefix.into(),
+            models: config.models == super::config::Models::PerIdentity,
+            files: config.storage.is_some(),
+        };
+        let restore = |custom_id: &str, url: &str| upstream::restore_callback(config, custom_id, url);
+        record(state, prefix, &[events::job_for_caller(&job, &scope, &restore, &state.scrubber)]);
+    }
+    if target == super::callback::EVENTS_ONLY {
+        // Nothing to forward. A finished job's callback is remembered like a delivery, so
+        // that a replay costs no GetJob.
+        if job_state.is_final() {
+            state.delivered.borrow_mut().insert(claim.job_id.clone(), now_ms(), ());
+        }
+        return webhook::recorded();
+    }
     let cx = webhook::Context {
         prefix: &config.prefix,
         scoped_models: config.models == super::config::Models::PerIdentity,

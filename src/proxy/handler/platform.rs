@@ -5,7 +5,7 @@ use js_sys::{Function, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, ReadableStreamDefaultReader, Request, Response, ResponseInit};
+use web_sys::{Headers, ReadableStream, ReadableStreamDefaultReader, Request, Response, ResponseInit};
 
 use crate::proxy::callback::{self, ParsedUrl, Refusal};
 use crate::proxy::config::CallbackTargets;
@@ -27,6 +27,15 @@ extern "C" {
     fn password(this: &WhatwgUrl) -> String;
     #[wasm_bindgen(method, getter)]
     fn hostname(this: &WhatwgUrl) -> String;
+}
+
+/// Whether one request may write to an object of another, as the proxy's event streams
+/// want: not on Cloudflare Workers (workerd), where `navigator.userAgent` is
+/// `Cloudflare-Workers` and such a write breaks the stream ("Promise will never complete").
+pub fn shares_io_across_requests() -> bool {
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap_or(JsValue::UNDEFINED);
+    let agent = Reflect::get(&navigator, &"userAgent".into()).ok().and_then(|a| a.as_string());
+    agent.as_deref() != Some("Cloudflare-Workers")
 }
 
 /// Checks a callback target as `fetch` will read it: parsed by the platform's `URL`,
@@ -100,9 +109,10 @@ pub async fn read_limited(request: &Request, max: usize) -> Result<Vec<u8>, Body
     }
 }
 
-/// The `Response` for a reply, scrubbed one last time; a reply that cannot become one
-/// (it cannot happen with the headers the proxy writes) becomes a bare 500.
-pub fn to_response(reply: Reply, scrubber: &Scrubber) -> Response {
+/// The `Response` for a reply, scrubbed one last time, its body `stream` when there is one
+/// (the events route; what it carries is scrubbed as it is made); a reply that cannot
+/// become one (it cannot happen with the headers the proxy writes) becomes a bare 500.
+pub fn to_response(reply: Reply, stream: Option<&ReadableStream>, scrubber: &Scrubber) -> Response {
     let build = || -> Result<Response, JsValue> {
         let headers = Headers::new()?;
         for (name, value) in &reply.headers {
@@ -111,6 +121,9 @@ pub fn to_response(reply: Reply, scrubber: &Scrubber) -> Response {
         let init = ResponseInit::new();
         init.set_status(reply.status);
         init.set_headers(&headers);
+        if let Some(stream) = stream {
+            return Response::new_with_opt_readable_stream_and_init(Some(stream), &init);
+        }
         let body = reply.body.as_deref().map(|b| scrubber.text(b));
         Response::new_with_opt_str_and_init(body.as_deref(), &init)
     };
