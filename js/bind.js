@@ -6,18 +6,99 @@
 // ever need `await ready`.
 
 const INNER = Symbol('client');
+const SETTINGS = Symbol('settings');
+
+/**
+ * A SingingCloningError made here rather than in the WebAssembly (src/js/error.rs), of the same
+ * shape: for what only this file sees (the loading, an upload's own arguments, its PUT).
+ */
+function sdkError(code, message, details) {
+  return Object.assign(new Error(message, details), {
+    name: 'SingingCloningError',
+    code,
+    retryable: code === 'network' || code === 'timeout',
+    ...details,
+  });
+}
 
 function notReady(cause) {
-  const error = new Error(
+  return sdkError(
+    'not_ready',
     cause
       ? `the package's WebAssembly could not be loaded: ${cause?.message ?? cause}`
       : "the package's WebAssembly is still loading: `await ready` before calling synchronous functions",
-    cause ? { cause } : undefined,
+    { retryable: !cause, cause },
   );
-  error.name = 'SingingCloningError';
-  error.code = 'not_ready';
-  error.retryable = !cause;
-  return error;
+}
+
+/** A `validation` error with one issue, worded as the WebAssembly words them. */
+function invalid(path, code, message) {
+  return sdkError('validation', `invalid request: ${path} ${message}`, { issues: [{ path, code, message }] });
+}
+
+/** The `aborted` error of an aborted signal, its reason as text as src/transport.rs writes it. */
+function aborted({ reason }) {
+  const text = typeof reason === 'string' ? reason : (reason?.message ?? JSON.stringify(reason));
+  return sdkError('aborted', `aborted: ${text ?? 'aborted'}`);
+}
+
+/** The error of a request that got no answer: `aborted` by the caller, a `timeout`, or `network`. */
+function lost(error, signal, timedOut) {
+  return signal?.aborted
+    ? aborted(signal)
+    : timedOut
+      ? sdkError('timeout', 'timed out')
+      : sdkError('network', `network error: ${error?.message ?? error}`);
+}
+
+/**
+ * One request through `fetch` (given a Request, as the client's `fetch` option is), cut short by
+ * `signal` and after `ms` (if any): the answer's `[status, text]`.
+ */
+async function exchange(fetch, url, init, signal, ms) {
+  const controller = new AbortController();
+  const cut = () => controller.abort();
+  const timer = ms && setTimeout(cut, ms);
+  signal?.addEventListener('abort', cut);
+  try {
+    if (signal?.aborted) throw signal.reason;
+    const response = await fetch(new Request(url, { ...init, signal: controller.signal }));
+    return [response.status, await response.text()];
+  } catch (error) {
+    throw lost(error, signal, controller.signal.aborted);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', cut);
+  }
+}
+
+/**
+ * The PUT of an upload's bytes as the proxy's answer says: the store's `[status, text]`.
+ *
+ * XMLHttpRequest where there is one (pages and web workers), since fetch reports no upload
+ * progress; the global fetch elsewhere (Node, Deno, Bun, workerd, service workers), which has no
+ * `onProgress` to give. Never the client's `fetch` option: the presigned address
+ * is the whole authorization, and a fetch that adds the proxy's headers (a session's
+ * Authorization, say) would break the store's signature. Not retried: a failure is `retryable`,
+ * and a new `upload` gets a fresh address.
+ */
+function put({ uploadUrl, method = 'PUT', headers }, data, total, signal, onProgress) {
+  if (typeof XMLHttpRequest !== 'function') return exchange(fetch, uploadUrl, { method, headers, body: data }, signal);
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) throw aborted(signal);
+    const xhr = new XMLHttpRequest();
+    const abort = () => xhr.abort();
+    signal?.addEventListener('abort', abort);
+    xhr.open(method, uploadUrl);
+    for (const name in headers) xhr.setRequestHeader(name, headers[name]);
+    // The upload's `load` comes last, with every byte counted. A listener that throws is reported
+    // as any event listener's error, and the upload goes on.
+    xhr.upload.onprogress = xhr.upload.onload = ({ loaded }) => onProgress?.({ loaded, total });
+    xhr.onload = () => resolve([xhr.status, xhr.responseText]);
+    xhr.onerror = xhr.onabort = () => reject(lost('the upload failed', signal));
+    xhr.onloadend = () => signal?.removeEventListener('abort', abort);
+    xhr.send(data);
+  });
 }
 
 /**
@@ -57,6 +138,94 @@ export function bindApi(glue, load) {
     return (await client[INNER])[method](...args);
   }
 
+  /**
+   * A presign, `POST {endpoint}/uploads` with `body` (`{ contentType, size }`): the proxy's
+   * answer `{ uploadUrl, method, headers, input }`. Through the client's `fetch`, with its
+   * `timeoutMs`, and retried up to `maxRetries` times on a network error, a timeout, 408, 429 or
+   * 5xx (a presign creates nothing but an address), after a wait of full jitter from 250 ms up to
+   * 20 s as the client's (src/retry.rs), without its `Retry-After` (the page weight). A failure answer
+   * reads as the client reads every one (parseResponse): the proxy's `{ error }` as `api` with
+   * its `apiCode`, anything else as `http`. In JavaScript rather than the WebAssembly, where it
+   * cost the page twice the bytes.
+   */
+  async function presign(settings, url, body, signal) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const [status, text] = await exchange(
+          settings.fetch ?? fetch,
+          url,
+          { method: 'POST', headers: { 'content-type': 'application/json' }, body },
+          signal,
+          settings.timeoutMs ?? 30_000,
+        );
+        if (status > 299) glue.parseResponse('GetJob', text, status);
+        const answer = JSON.parse(text);
+        if (answer.uploadUrl && answer.input.url) return answer;
+        throw 0;
+      } catch (caught) {
+        const error =
+          caught?.name === 'SingingCloningError' ? caught : sdkError('parse', 'unreadable response: no upload answer');
+        if (!error.retryable || attempt >= (settings.maxRetries ?? 3)) throw error;
+      }
+      // An abort ends the wait, and the next attempt rejects at once.
+      await new Promise((resolve) => {
+        setTimeout(resolve, Math.random() * Math.min(20_000, 250 * 2 ** attempt));
+        signal?.addEventListener('abort', resolve);
+      });
+    }
+  }
+
+  /**
+   * Uploads `data` (the argument `name` in issues): a presign, then the PUT of its bytes; the
+   * proxy's `input` for a job, `{ url }`. A store's refusal is `http` with its status.
+   */
+  async function upload(client, data, options, name) {
+    await client[INNER];
+    const settings = client[SETTINGS];
+    const { contentType, signal, onProgress } = options ?? {};
+    const size =
+      data instanceof ArrayBuffer || ArrayBuffer.isView(data)
+        ? data.byteLength
+        : data instanceof Blob
+          ? data.size
+          : undefined;
+    if (size === undefined) throw invalid(name, 'type', 'must be a Blob, an ArrayBuffer or a view of one');
+    if (!size) throw invalid(name, 'required', 'must not be empty');
+    const type = contentType || data.type;
+    if (!type) throw invalid('contentType', 'required', 'is required: the data has no type');
+    // The proxy's address: uploads go through it (the API itself takes none).
+    const url = `${settings.endpoint?.replace(/\/+$/, '')}/uploads`;
+    const answer = await presign(settings, url, JSON.stringify({ contentType: type, size }), signal);
+    const [status, text] = await put(answer, data, size, signal, onProgress);
+    // The store's refusal (an expired or broken signature is an XML 403) as `http` with its status.
+    if (status > 299) glue.parseResponse('GetJob', text, status);
+    return answer.input;
+  }
+
+  /**
+   * `generate` or `train` (`method`); with a `file`, uploaded first. Every other parameter is
+   * checked before the upload, so that a bad one costs no upload, and the job is created only
+   * once the PUT has succeeded, with the stored copy's address as its `url`: a failed or aborted
+   * upload starts no job.
+   */
+  async function createJob(client, method, params) {
+    const inner = await client[INNER];
+    // Anything but an object goes as it is, for the method's own issue.
+    if (Object(params) !== params) return inner[method](params);
+    // The file's parameters are no JSON (a Blob, a function): the WebAssembly never sees them.
+    const { file, contentType, onProgress, ...rest } = params;
+    if (file == null) return inner[method](rest);
+    if ((rest.url ?? rest.source ?? rest.sourceData) != null) throw invalid('file', 'one_of', 'goes alone');
+    // Checked by the method itself, given a signal aborted already: it checks every parameter
+    // first, and then sends nothing (the readiness of a signal is looked at before any request).
+    const checked = await inner[method]({ ...rest, url: 'http://x', signal: AbortSignal.abort() }).catch(
+      (error) => error,
+    );
+    if (checked.code === 'validation') throw checked;
+    const { url } = await upload(client, file, { contentType, signal: rest.signal, onProgress }, 'file');
+    return inner[method]({ ...rest, url });
+  }
+
   /** See the glue's SingingCloningClient: the same methods, usable before `ready`. */
   class SingingCloningClient {
     constructor(options) {
@@ -64,6 +233,8 @@ export function bindApi(glue, load) {
       const create = () => new glue.SingingCloningClient(options);
       const inner = loaded ? create() : ready.then(create);
       Object.defineProperty(this, INNER, { value: inner, writable: true });
+      // What an upload's presign needs of the options: read now, as the WebAssembly reads them.
+      this[SETTINGS] = { ...options };
       if (!loaded) {
         inner.then(
           (client) => (this[INNER] = client),
@@ -74,11 +245,15 @@ export function bindApi(glue, load) {
     createJob(...args) {
       return call(this, 'createJob', args);
     }
-    generate(...args) {
-      return call(this, 'generate', args);
+    /** See `SingingCloningClient.upload` in the declarations, and `upload` above. */
+    upload(data, options) {
+      return upload(this, data, options, 'data');
     }
-    train(...args) {
-      return call(this, 'train', args);
+    generate(params) {
+      return createJob(this, 'generate', params);
+    }
+    train(params) {
+      return createJob(this, 'train', params);
     }
     getJob(...args) {
       return call(this, 'getJob', args);

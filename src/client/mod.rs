@@ -136,7 +136,8 @@ impl SingingCloningClient {
     }
 
     /// Sings a song with a model: `GenerateParams`, and the call's `signal`.
-    /// Issues are named by these parameters.
+    /// Issues are named by these parameters. A `file` is uploaded first, by the package's entry
+    /// (js/bind.js), which hands this method its address as `url`.
     #[wasm_bindgen(unchecked_return_type = "Promise<JobWithStatus>")]
     pub fn generate(
         &self,
@@ -146,6 +147,8 @@ impl SingingCloningClient {
     }
 
     /// Trains a model: `TrainParams`, and the call's `signal`. Issues are named by these parameters.
+    /// A `file` is uploaded first, by the package's entry (js/bind.js), which hands this method
+    /// its address as `url`.
     #[wasm_bindgen(unchecked_return_type = "Promise<JobWithStatus>")]
     pub fn train(
         &self,
@@ -548,7 +551,24 @@ export interface ClientOptions {
   dangerouslyAllowCredentialsInBrowser?: boolean;
 }
 export interface ListModelsOptions { offset?: number; limit?: number; signal?: AbortSignalLike }
+/** `upload`'s options. */
+export interface UploadOptions {
+  /** The data's media type (`audio/wav`, `audio/mpeg`, `audio/flac`); a Blob's own type when absent. */
+  contentType?: string;
+  signal?: AbortSignalLike;
+  /** Called as the bytes go out, in pages and web workers (XMLHttpRequest); the last call has `loaded === total`. */
+  onProgress?: (progress: UploadProgress) => void;
+}
 export interface SingingCloningClient {
+  /**
+   * Uploads a file through the proxy (`endpoint`), and resolves to the input a job takes, `{ url }`:
+   * `POST {endpoint}/uploads` with its type and size (retried like a read), then a PUT of its bytes
+   * to the store's presigned address (not retried: a new `upload` gets a fresh address). Rejects with
+   * `validation` (`data`, `contentType`), `api` (the proxy's refusal, with its `apiCode`), `http` (the
+   * store's refusal, with its status), `network`, `timeout` (the presign) or `aborted`.
+   * Written in JavaScript (js/bind.js), which keeps the page's WebAssembly smaller.
+   */
+  upload(data: FileData, options?: UploadOptions): Promise<{ url: string }>;
   /**
    * Every model, page after page (`limit` a page, from `offset`): `for await (const model of client.models())`.
    * Written in JavaScript (js/bind.js) over `listModels`, which keeps the page's WebAssembly smaller.

@@ -2,13 +2,14 @@
 //! model) and [`TrainParams`] (learn a model), flat objects whose fields carry the wire's
 //! names. The builder puts each parameter into the wire object whose type has a field of
 //! its name, the one validator checks the request, and every issue comes back named by
-//! parameter: the parameters' types and the wire model's types say all the names.
+//! parameter: the parameters' types and the wire model's types say all the names. The
+//! [`FILE_PARAMS`] (a file to upload instead of an address) are the client's, not the wire's.
 
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use serde::de::{self, Visitor};
+use serde::de::{self, IgnoredAny, Visitor};
 use serde::Deserialize;
 #[cfg(feature = "js")]
 use tsify::Tsify;
@@ -59,6 +60,17 @@ pub struct GenerateParams {
     /// Seconds after which the service gives the job up.
     #[cfg_attr(feature = "js", tsify(optional))]
     pub timeout: Option<u32>,
+    /// The song as a file, instead of `url`, `source` or `sourceData`: the client uploads it
+    /// through the proxy first (see `upload`) and the job takes the stored copy's address.
+    /// Never part of the wire request: the client reads it, so its type here only carries the declaration.
+    #[cfg_attr(feature = "js", tsify(optional, type = "FileData"))]
+    pub file: Option<IgnoredAny>,
+    /// The file's media type (`audio/wav`, `audio/mpeg`, `audio/flac`); a `Blob`'s own type when absent.
+    #[cfg_attr(feature = "js", tsify(optional))]
+    pub content_type: Option<String>,
+    /// Called as the file's bytes go out: `{ loaded, total }`, where the platform can tell (pages).
+    #[cfg_attr(feature = "js", tsify(optional, type = "(progress: UploadProgress) => void"))]
+    pub on_progress: Option<IgnoredAny>,
 }
 
 /// The parameters of `train`: learn the model `modelName` from a recording (exactly one
@@ -90,7 +102,36 @@ pub struct TrainParams {
     /// Seconds after which the service gives the job up.
     #[cfg_attr(feature = "js", tsify(optional))]
     pub timeout: Option<u32>,
+    /// The recording as a file, instead of `url`, `source` or `sourceData`: the client uploads it
+    /// through the proxy first (see `upload`) and the job takes the stored copy's address.
+    /// Never part of the wire request: the client reads it, so its type here only carries the declaration.
+    #[cfg_attr(feature = "js", tsify(optional, type = "FileData"))]
+    pub file: Option<IgnoredAny>,
+    /// The file's media type (`audio/wav`, `audio/mpeg`, `audio/flac`); a `Blob`'s own type when absent.
+    #[cfg_attr(feature = "js", tsify(optional))]
+    pub content_type: Option<String>,
+    /// Called as the file's bytes go out: `{ loaded, total }`, where the platform can tell (pages).
+    #[cfg_attr(feature = "js", tsify(optional, type = "(progress: UploadProgress) => void"))]
+    pub on_progress: Option<IgnoredAny>,
 }
+
+/// The parameters of [`GenerateParams`] and [`TrainParams`] that are no wire field: a file
+/// that the client uploads first, whose stored copy's address becomes the input's `url`.
+/// The client (js/bind.js) takes them out before the WebAssembly sees the parameters, so the
+/// builder never meets them (and spends no page weight passing over them).
+pub const FILE_PARAMS: [&str; 3] = ["file", "contentType", "onProgress"];
+
+#[cfg(feature = "js")]
+#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
+const FILE_TS: &str = r#"
+/** The platform's `Blob` (and so `File`) where the program has its type (the DOM lib, @types/node). */
+export type BlobLike = typeof globalThis extends { Blob: { prototype: infer T } } ? T
+  : { readonly size: number; readonly type: string; arrayBuffer(): Promise<ArrayBuffer> };
+/** The bytes of a file to upload: a `Blob` or `File`, an `ArrayBuffer`, or a view of one (`Uint8Array`, a Node `Buffer`). */
+export type FileData = BlobLike | ArrayBuffer | ArrayBufferView;
+/** How much of an upload has gone out, in bytes. */
+export interface UploadProgress { loaded: number; total: number }
+"#;
 
 /// The parameters of one kind of CreateJob.
 pub trait JobParams: for<'de> Deserialize<'de> {
@@ -454,8 +495,23 @@ mod tests {
         assert_eq!(field_names::<Source>(), ["contentId", "path"]);
         assert_eq!(
             field_names::<TrainParams>(),
-            ["url", "source", "sourceData", "modelName", "totalEpoch", "callback", "customId", "timeout"]
+            [
+                "url",
+                "source",
+                "sourceData",
+                "modelName",
+                "totalEpoch",
+                "callback",
+                "customId",
+                "timeout",
+                "file",
+                "contentType",
+                "onProgress"
+            ]
         );
+        for params in [field_names::<GenerateParams>(), field_names::<TrainParams>()] {
+            assert!(FILE_PARAMS.iter().all(|name| params.contains(name)), "{params:?}");
+        }
     }
 
     #[test]
@@ -467,7 +523,8 @@ mod tests {
             field_names::<SmartContentDescriptor>(),
             field_names::<SingingCloning>(),
         ];
-        for name in field_names::<GenerateParams>().iter().chain(field_names::<TrainParams>()) {
+        let wire_params = field_names::<GenerateParams>().iter().chain(field_names::<TrainParams>());
+        for name in wire_params.filter(|name| !FILE_PARAMS.contains(name)) {
             let places = wire.iter().filter(|fields| fields.contains(name)).count();
             assert_eq!(places, usize::from(*name != "separateVocals"), "{name}");
         }

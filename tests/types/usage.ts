@@ -10,6 +10,9 @@ import type {
   ResponseBody,
   GenerateParams,
   TrainParams,
+  UploadProgress,
+  UploadOptions,
+  FileData,
 } from 'singing-cloning';
 import { createProxyHandler, configFromEnv, verifyWebhook } from 'singing-cloning/proxy';
 import type { ProxyErrorCode } from 'singing-cloning/proxy';
@@ -46,6 +49,21 @@ async function use(client: SingingCloningClient, signal: AbortSignal): Promise<s
     totalEpoch: 10,
   };
   await client.train({ ...training, signal });
+  // Files: uploaded through the proxy, by themselves or as a job's input.
+  const take = new File([new Uint8Array(44)], 'take.wav', { type: 'audio/wav' });
+  const onProgress = ({ loaded, total }: UploadProgress): void => console.log(`${loaded} of ${total}`);
+  const input: { url: string } = await client.upload(take, { signal, onProgress });
+  const options: UploadOptions = { contentType: 'audio/mpeg' };
+  const bytes: FileData[] = [new Uint8Array(4), new ArrayBuffer(4), new DataView(new ArrayBuffer(4)), take];
+  for (const data of bytes) await client.upload(data, options);
+  await client.train({ file: take, modelName: 'alto', totalEpoch: 10, onProgress, signal });
+  const fromBytes: GenerateParams = {
+    file: new Uint8Array(4),
+    contentType: 'audio/flac',
+    modelName: 'alto',
+    contentId: 'covers',
+  };
+  await client.generate({ ...fromBytes, url: input.url, file: undefined });
   const done = await client.waitForJob(cover.id, { timeoutMs: 60_000, onUpdate: (j) => console.log(j.status), signal });
   const { jobs, total } = await client.listJobs(created.customId ?? '');
   const page = await client.listModels({ offset: 0, limit: 10 });
@@ -94,6 +112,12 @@ const wrongSwitch: GenerateParams = {
 const noRepository: GenerateParams = { url: 'https://example.com/song.mp3', modelName: 'alto' };
 // @ts-expect-error: an action name the API does not have
 parseResponse('DeleteJob', '{}');
+// @ts-expect-error: a file is bytes, not text
+const textFile: TrainParams = { file: 'RIFF....WAVE', modelName: 'alto' };
+async function uploadText(client: SingingCloningClient): Promise<void> {
+  // @ts-expect-error: upload takes bytes, not text
+  await client.upload('RIFF....WAVE', { contentType: 'audio/wav' });
+}
 
 export {
   codes,
@@ -110,4 +134,6 @@ export {
   noRepository,
   refused,
   misspelt,
+  textFile,
+  uploadText,
 };
