@@ -18,6 +18,7 @@ use crate::js::answer_to_js;
 use crate::js::value::{from_js, to_js};
 use crate::model::job_builder::{create_job_body, result_url, GenerateParams, TrainParams};
 use crate::model::music_model::{LIST_MODELS_TYPE, MAX_LIST_MODELS_LIMIT};
+use crate::model::read::join;
 use crate::model::{parse_response, validate_body, Action, Credentials, JobState, ParsedResponse, Timing, Value};
 use crate::retry::{Decision, PollSchedule, RetryPolicy};
 use crate::transport::{self, post_json};
@@ -40,10 +41,6 @@ struct Config {
 #[wasm_bindgen]
 pub struct SingingCloningClient {
     config: Rc<Config>,
-}
-
-fn validation(path: &str, code: IssueCode, message: &'static str) -> Error {
-    Error::Validation { issues: vec![Issue { path: path.into(), code, message }] }
 }
 
 /// Whether this code runs in a browser page or a page's worker, where credentials would leak.
@@ -81,7 +78,7 @@ impl SingingCloningClient {
                 Some(Credentials { secret_id, secret_key })
             }
             _ => {
-                return Err(validation(
+                return Err(Error::validation(
                     "options.secretKey",
                     IssueCode::Required,
                     "secretId and secretKey go together, both non-empty",
@@ -89,7 +86,7 @@ impl SingingCloningClient {
             }
         };
         if credentials.is_some() && in_browser() && !options.boolean("dangerouslyAllowCredentialsInBrowser")? {
-            return Err(validation(
+            return Err(Error::validation(
                 "options.secretKey",
                 IssueCode::Forbidden,
                 "credentials in a browser would leak to every visitor: use the proxy, or set dangerouslyAllowCredentialsInBrowser",
@@ -123,8 +120,8 @@ impl SingingCloningClient {
     ) -> Promise {
         let prepared = signal_of(options).and_then(|signal| {
             let request = from_js(&request).map_err(|mut issue| {
-                issue.path = prefixed("createJobRequest", &issue.path);
-                Error::Validation { issues: vec![issue] }
+                issue.path = join("createJobRequest", &issue.path);
+                Error::from(issue)
             })?;
             let body = Value::Object(vec![
                 ("action".into(), Value::String(Action::CreateJob.name().into())),
@@ -161,7 +158,7 @@ impl SingingCloningClient {
     /// (the `signal` is no parameter it knows, so it leaves it out).
     fn create_job_from_params(&self, params: JsValue, body_of: fn(&Value) -> Result<Value, Vec<Issue>>) -> Promise {
         let prepared = Options::new(params.clone(), "params").and_then(|options| options.signal()).and_then(|signal| {
-            let params = from_js(&params).map_err(|issue| Error::Validation { issues: vec![issue] })?;
+            let params = from_js(&params).map_err(Error::from)?;
             let body = body_of(&params).map_err(|issues| Error::Validation { issues })?;
             Ok((body, signal))
         });
@@ -289,7 +286,7 @@ impl SingingCloningClient {
         #[wasm_bindgen(unchecked_param_type = "Output")] output: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] base_url: JsValue,
     ) -> Result<String, JsValue> {
-        let output = from_js(&output).map_err(|issue| Error::Validation { issues: vec![issue] })?;
+        let output = from_js(&output).map_err(Error::from)?;
         let base = string_arg(&base_url, "baseUrl")?;
         let song = output
             .get("smartContentResult")
@@ -297,7 +294,7 @@ impl SingingCloningClient {
             .and_then(|r| r.get("songName"))
             .and_then(Value::as_str);
         let Some(song) = song else {
-            return Err(validation(
+            return Err(Error::validation(
                 "output.smartContentResult.singingCloning.songName",
                 IssueCode::Required,
                 "is missing: the output has no generated file yet",
@@ -316,20 +313,11 @@ fn signal_of(options: Option<JsValue>) -> Result<Option<AbortSignal>, Error> {
     Options::new(options.unwrap_or_default(), "options")?.signal()
 }
 
-fn prefixed(prefix: &str, path: &str) -> String {
-    let mut out = String::from(prefix);
-    if !path.is_empty() && !path.starts_with('[') {
-        out.push('.');
-    }
-    out.push_str(path);
-    out
-}
-
 fn string_arg(value: &JsValue, name: &'static str) -> Result<String, Error> {
     match value.as_string() {
         Some(s) if !s.is_empty() => Ok(s),
-        Some(_) => Err(validation(name, IssueCode::Required, "must not be empty")),
-        None => Err(validation(name, IssueCode::Type, "must be a string")),
+        Some(_) => Err(Error::validation(name, IssueCode::Required, "must not be empty")),
+        None => Err(Error::validation(name, IssueCode::Type, "must be a string")),
     }
 }
 
@@ -427,7 +415,7 @@ async fn create_job(config: &Config, mut body: Value, signal: Option<&AbortSigna
         Some(Value::String(id)) => id.clone(),
         _ => {
             let id = new_custom_id();
-            if let Some(Value::Object(request)) = body_member_mut(&mut body, "createJobRequest") {
+            if let Some(Value::Object(request)) = body.get_mut("createJobRequest") {
                 request.retain(|(k, _)| k != "customId");
                 request.push(("customId".into(), Value::String(id.clone())));
             }
@@ -471,13 +459,6 @@ async fn create_job(config: &Config, mut body: Value, signal: Option<&AbortSigna
             }
         }
         attempt += 1;
-    }
-}
-
-fn body_member_mut<'a>(body: &'a mut Value, key: &str) -> Option<&'a mut Value> {
-    match body {
-        Value::Object(members) => members.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
-        _ => None,
     }
 }
 

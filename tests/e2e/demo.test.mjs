@@ -108,7 +108,9 @@ before(
       responses.push(
         body.then((bytes) => ({
           url: response.url(),
+          method: response.request().method(),
           status: response.status(),
+          headers: JSON.stringify(response.headers()),
           body: bytes?.toString('latin1') ?? null,
         })),
       );
@@ -331,6 +333,10 @@ test("every request goes to the page's own server, and no secret is in any reque
   }
   assert.ok(loaded.length > 5);
   for (const r of loaded) {
+    assert.deepEqual(leaks(r.headers), [], `headers of ${r.url}`);
+    // A redirect (the results route's) has no body to read, and the store's answer to a PUT
+    // made by XMLHttpRequest is not kept by the browser's protocol; only what was loaded counts.
+    if ((r.status >= 300 && r.status < 400) || r.method !== 'GET') continue;
     assert.notEqual(r.body, null, `the body of ${r.url} was read`);
     assert.deepEqual(leaks(r.body), [], `response of ${r.url}`);
   }
