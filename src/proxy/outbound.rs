@@ -9,7 +9,10 @@ use js_sys::{Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, ReadableStreamDefaultReader, Request, RequestInit, RequestRedirect, Response};
+use web_sys::{
+    AbortController, Headers, ReadableStream, ReadableStreamDefaultReader, Request, RequestInit, RequestRedirect,
+    Response,
+};
 
 use super::upstream::Failure;
 use crate::transport::{clear_timeout, set_timeout, Answer};
@@ -122,24 +125,40 @@ fn cancel(response: &Response) {
 
 /// The body's bytes, stopping (and cancelling the stream) past `max` of them.
 async fn read_capped(response: &Response, max: usize) -> Result<Vec<u8>, Failure> {
-    let Some(stream) = response.body() else { return Ok(Vec::new()) };
-    let reader = ReadableStreamDefaultReader::new(&stream).map_err(|_| Failure::Unreachable)?;
+    read_stream(response.body(), max).await.map_err(|e| match e {
+        StreamError::TooLarge => Failure::TooLarge,
+        StreamError::Unreadable => Failure::Unreachable,
+    })
+}
+
+/// Why a body stream could not be read whole.
+pub enum StreamError {
+    TooLarge,
+    Unreadable,
+}
+
+/// A body stream's bytes (none for no stream), reading no further than `max` of them: past
+/// it the stream is cancelled, so that its sender stops. Requests coming in and answers
+/// coming back are both read this way.
+pub async fn read_stream(stream: Option<ReadableStream>, max: usize) -> Result<Vec<u8>, StreamError> {
+    let Some(stream) = stream else { return Ok(Vec::new()) };
+    let reader = ReadableStreamDefaultReader::new(&stream).map_err(|_| StreamError::Unreadable)?;
     let mut out = Vec::new();
     loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(|_| Failure::Unreachable)?;
+        let chunk = JsFuture::from(reader.read()).await.map_err(|_| StreamError::Unreadable)?;
         if Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
             return Ok(out);
         }
         let value = Reflect::get(&chunk, &"value".into()).unwrap_or(JsValue::UNDEFINED);
         let Some(bytes) = value.dyn_ref::<Uint8Array>() else {
             let _ = reader.cancel();
-            return Err(Failure::Unreachable);
+            return Err(StreamError::Unreadable);
         };
         let start = out.len();
         let length = bytes.length() as usize;
         if start + length > max {
             let _ = reader.cancel();
-            return Err(Failure::TooLarge);
+            return Err(StreamError::TooLarge);
         }
         out.resize(start + length, 0);
         bytes.copy_to(&mut out[start..]);

@@ -18,7 +18,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{ReadableStream, Request as JsRequest};
 
 use self::js_config::{read_config, Hooks};
-use self::platform::{check_target, header, platform_address, random_bytes, read_limited, to_response, BodyError};
+use self::platform::{check_target, header, platform_address, random_bytes, read_limited, to_response};
 use self::stream::Streams;
 use super::admission::{self, Admission};
 use super::config::ProxyConfig;
@@ -28,7 +28,7 @@ use super::events::{self, Events};
 use super::idempotency::{MAX_REMEMBERED, REMEMBER_MS};
 use super::identity;
 use super::listing::ModelListing;
-use super::outbound;
+use super::outbound::{self, StreamError};
 use super::plan::{self, Planned, Way};
 use super::recent::Recent;
 use super::reply::Reply;
@@ -247,8 +247,8 @@ fn record(state: &State, scope: &str, jobs: &[Value]) {
 
 async fn read_body(state: &State, request: &JsRequest) -> Result<Vec<u8>, Reply> {
     read_limited(request, state.config.max_body_bytes).await.map_err(|e| match e {
-        BodyError::TooLarge => route::too_large(),
-        BodyError::Unreadable => Reply::error(400, ProxyErrorCode::BadBody, "the body could not be read"),
+        StreamError::TooLarge => route::too_large(),
+        StreamError::Unreadable => Reply::error(400, ProxyErrorCode::BadBody, "the body could not be read"),
     })
 }
 

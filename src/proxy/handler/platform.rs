@@ -4,11 +4,11 @@
 use js_sys::{Function, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, ReadableStream, ReadableStreamDefaultReader, Request, Response, ResponseInit};
+use web_sys::{Headers, ReadableStream, Request, Response, ResponseInit};
 
 use crate::proxy::callback::{self, ParsedUrl, Refusal};
 use crate::proxy::config::CallbackTargets;
+use crate::proxy::outbound::{read_stream, StreamError};
 use crate::proxy::reply::Reply;
 use crate::proxy::scrub::Scrubber;
 
@@ -76,37 +76,9 @@ pub fn platform_address(info: &JsValue) -> Option<String> {
     get(info, "remoteAddr").and_then(|r| get(&r, "hostname")).and_then(|v| v.as_string())
 }
 
-/// Why a body could not be read whole.
-pub enum BodyError {
-    TooLarge,
-    Unreadable,
-}
-
-/// The body's bytes, reading no further than `max` of them.
-pub async fn read_limited(request: &Request, max: usize) -> Result<Vec<u8>, BodyError> {
-    let Some(stream) = request.body() else { return Ok(Vec::new()) };
-    let reader = ReadableStreamDefaultReader::new(&stream).map_err(|_| BodyError::Unreadable)?;
-    let mut out = Vec::new();
-    loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(|_| BodyError::Unreadable)?;
-        if Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
-            return Ok(out);
-        }
-        let value = Reflect::get(&chunk, &"value".into()).unwrap_or(JsValue::UNDEFINED);
-        let Some(bytes) = value.dyn_ref::<Uint8Array>() else {
-            let _ = reader.cancel();
-            return Err(BodyError::Unreadable);
-        };
-        let start = out.len();
-        let length = bytes.length() as usize;
-        if start + length > max {
-            // Stop the sender: nothing more of this body will be read.
-            let _ = reader.cancel();
-            return Err(BodyError::TooLarge);
-        }
-        out.resize(start + length, 0);
-        bytes.copy_to(&mut out[start..]);
-    }
+/// The request's body, reading no further than `max` bytes of it.
+pub async fn read_limited(request: &Request, max: usize) -> Result<Vec<u8>, StreamError> {
+    read_stream(request.body(), max).await
 }
 
 /// The `Response` for a reply, scrubbed one last time, its body `stream` when there is one
