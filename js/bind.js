@@ -233,8 +233,10 @@ export function bindApi(glue, load) {
       const create = () => new glue.SingingCloningClient(options);
       const inner = loaded ? create() : ready.then(create);
       Object.defineProperty(this, INNER, { value: inner, writable: true });
-      // What an upload's presign needs of the options: read now, as the WebAssembly reads them.
-      this[SETTINGS] = { ...options };
+      // What an upload's presign needs of the options, read now as the WebAssembly reads them;
+      // only these (never the credentials), and hidden from enumeration and logs.
+      const { endpoint, fetch, timeoutMs, maxRetries } = options ?? {};
+      Object.defineProperty(this, SETTINGS, { value: { endpoint, fetch, timeoutMs, maxRetries } });
       if (!loaded) {
         inner.then(
           (client) => (this[INNER] = client),

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 import { SingingCloningClient } from 'singing-cloning';
 import { launchChromium } from '../support/chromium.mjs';
 
@@ -425,4 +426,12 @@ test('in Chromium, onProgress follows a 2 MB upload up to loaded === total', asy
   } finally {
     await browser.close();
   }
+});
+
+test('the client keeps no copy of its credentials where logs can see it', () => {
+  const secretKey = 'a-secret-key-only-this-test-knows';
+  const client = new SingingCloningClient({ endpoint: 'http://127.0.0.1:9/x', secretId: 'AKIDid', secretKey });
+  const shown = inspect(client, { showHidden: true, depth: 5 });
+  assert.ok(!shown.includes(secretKey), shown);
+  assert.ok(!JSON.stringify(Object.getOwnPropertySymbols(client).map((s) => client[s])).includes(secretKey));
 });
