@@ -326,7 +326,8 @@ for (const engine of selectedEngines()) {
 
       const audio = await driver.findElement(By.css(`#${cover} .result audio`));
       const src = await audio.getAttribute('src');
-      assert.match(src, /^\/api\/singing-cloning\/results\/[^/]+$/);
+      // Played through the proxy's results route (WebDriver gives the resolved address).
+      assert.match(src, new RegExp(`^${demo.base}api/singing-cloning/results/[^/]+$`));
       // The engine itself reads the WAV: its metadata, then real playback moving the clock.
       const duration = await until(
         (id) => {
