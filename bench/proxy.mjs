@@ -203,11 +203,26 @@ export async function run({ quick = false } = {}) {
       ];
     });
     const markdown = [
-      `autocannon, ${connections} connections, ${duration} s per subject after a ${warmup} s warm-up, one after another, on loopback; a GetJob of one existing job. The emulator, our proxy and the pass-through each run in their own process, autocannon in the bench's. Requests per second: mean of the per-second samples (min–max of them); latency from autocannon's histogram (whole milliseconds).`,
-      'Our proxy does its whole job on every request: session cookie check, rate limit, body checks and validation, scope, a rebuilt upstream body with credentials, scope taken off the answer, secrets scrubbed. The session cookie is fixed (a browser keeps it), the rate limit set to 10⁹ so it does not throttle.',
+      `autocannon, ${connections} connections, ${duration} s per subject after a ${warmup} s warm-up, one ` +
+        `after another, on loopback; a GetJob of one existing job. The emulator, our proxy and the ` +
+        `pass-through each run in their own process, autocannon in the bench's. Requests per second: mean of ` +
+        `the per-second samples (min–max of them); latency from autocannon's histogram (whole ` +
+        `milliseconds).`,
+      'Our proxy does its whole job on every request: session cookie check, rate limit, body checks and ' +
+        'validation, scope, a rebuilt upstream body with credentials, scope taken off the answer, secrets ' +
+        'scrubbed. The session cookie is fixed (a browser keeps it), the rate limit set to 10⁹ so it does ' +
+        'not throttle.',
       '',
       table(
-        ['path', 'requests/s (min–max)', 'p50', 'p99', 'requests', 'non-2xx / errors', 'ours: rate ÷ this, p50 − this'],
+        [
+          'path',
+          'requests/s (min–max)',
+          'p50',
+          'p99',
+          'requests',
+          'non-2xx / errors',
+          'ours: rate ÷ this, ' + 'p50 − this',
+        ],
         rows,
       ),
       '',
@@ -219,7 +234,8 @@ export async function run({ quick = false } = {}) {
         ],
       ),
     ].join('\n');
-    // A run with failed requests measured something else than the GetJob: the table shows the counts, and the goal fails.
+    // A run with failed requests measured something else than the GetJob: the table shows the counts,
+    // and the goal fails.
     const clean = subjects.every((s) => !results[s.id].non2xx && !results[s.id].errors);
     return {
       markdown,

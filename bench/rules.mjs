@@ -37,7 +37,10 @@ export const validCreateJob = {
   },
 };
 
-/** Five issues: a non-http URL, a selector of no input, a too long prefix, a model name with a space, an epoch count on a generation. */
+/**
+ * Five issues: a non-http URL, a selector of no input, a too long prefix, a model name with a space,
+ * an epoch count on a generation.
+ */
 export const invalidCreateJob = {
   action: 'CreateJob',
   secretId: 'AKIDexampleSecretId',

@@ -125,7 +125,10 @@ async function main() {
     '',
     '<!-- Written by `npm run bench` (bench/run.mjs). Do not edit by hand: run it again. -->',
     '',
-    `singing-cloning against the JavaScript clients people use for job-based media APIs (\`@fal-ai/client\`, \`replicate\`) and a hand-rolled fetch + schema-validator client (zod, ajv), all measured the same way in one run on one machine${quick ? ' (**--quick run: short, for checking the harness only**)' : ''}.`,
+    `singing-cloning against the JavaScript clients people use for job-based media APIs ` +
+      `(\`@fal-ai/client\`, \`replicate\`) and a hand-rolled fetch + schema-validator client (zod, ajv), ` +
+      `all measured the same way in one run on one ` +
+      `machine${quick ? ' (**--quick run: short, for checking the harness only**)' : ''}.`,
     '',
     machineTable,
     '',

@@ -90,7 +90,8 @@ export const createJobBody = z.object({
   createJobRequest,
 });
 
-// The GetJob answer: the fields the typed model reads, with their types; unknown fields kept (looseObject), as parseResponse keeps them.
+// The GetJob answer: the fields the typed model reads, with their types; unknown fields kept (looseObject),
+// as parseResponse keeps them.
 const text = z.string().nullish();
 const job = z.looseObject({
   id: z.string(),

@@ -36,7 +36,10 @@ export async function run({ quick = false } = {}) {
     s.id === 'ours' ? `${met(goalOk)} (≤ 2× replicate: ${fmt(ours / replicate)}×)` : '',
   ]);
   const markdown = [
-    `Median of ${processes} fresh \`node\` processes per subject (interleaved), timed inside each process with \`performance.now()\` from before the dynamic \`import()\` to after the first result; Node's own start (the same for all) is not included. Spread: min–max, and the interquartile range. Ratio = ours ÷ theirs (below 1× is faster).`,
+    `Median of ${processes} fresh \`node\` processes per subject (interleaved), timed inside each ` +
+      `process with \`performance.now()\` from before the dynamic \`import()\` to after the first result; ` +
+      `Node's own start (the same for all) is not included. Spread: min–max, and the interquartile ` +
+      `range. Ratio = ours ÷ theirs (below 1× is faster).`,
     '',
     table(['subject', 'median (min–max)', 'IQR', 'ours ÷ theirs', 'goal: ≤ 2× replicate'], rows),
   ].join('\n');

@@ -27,7 +27,11 @@ function rowsFor(results, caseName) {
 }
 
 const how = (rounds, ms) =>
-  `Operations per second, all subjects in one fresh process, interleaved: ${rounds} rounds, each running every subject for ${ms} ms in an order that rotates per round, after one unrecorded warm-up round. Median of the rounds (min–max). Ratio = ours ÷ theirs (above 1× means we are faster). Before timing, every subject is checked to accept the valid body, find all 5 issues of the invalid one, and read the answer.`;
+  `Operations per second, all subjects in one fresh process, interleaved: ${rounds} rounds, each ` +
+  `running every subject for ${ms} ms in an order that rotates per round, after one unrecorded warm-up ` +
+  `round. Median of the rounds (min–max). Ratio = ours ÷ theirs (above 1× means we are faster). ` +
+  `Before timing, every subject is checked to accept the valid body, find all 5 issues of the invalid ` +
+  `one, and read the answer.`;
 
 export async function runValidation({ quick = false } = {}) {
   const { results } = await measure(quick);
@@ -36,7 +40,11 @@ export async function runValidation({ quick = false } = {}) {
   const sections = [
     how(rounds, ms),
     '',
-    'The peer schemas are in `bench/schemas-zod.mjs` and `bench/schemas-ajv.mjs`: the same CreateJob rules as `src/model/validate.rs`. Cross-field rules: zod uses `refine`/`superRefine` (one input source; a selector names an input; totalEpoch only for type 2; contentId for type 1); ajv uses `if`/`then`, a custom keyword `exactlyOneOf` and a plain-JavaScript post-check for selectors (JSON Schema cannot compare two arrays). Both use `rules.mjs` `isHttpUrl` for the URL rule.',
+    'The peer schemas are in `bench/schemas-zod.mjs` and `bench/schemas-ajv.mjs`: the same CreateJob ' +
+      'rules as `src/model/validate.rs`. Cross-field rules: zod uses `refine`/`superRefine` (one input ' +
+      'source; a selector names an input; totalEpoch only for type 2; contentId for type 1); ajv uses ' +
+      '`if`/`then`, a custom keyword `exactlyOneOf` and a plain-JavaScript post-check for selectors (JSON ' +
+      'Schema cannot compare two arrays). Both use `rules.mjs` `isHttpUrl` for the URL rule.',
   ];
   for (const [caseName, label] of [
     ['validate-valid', 'a valid CreateJob body (the reference\u2019s generate example, filled in)'],
@@ -59,12 +67,15 @@ export async function runValidation({ quick = false } = {}) {
       id === 'ours' ? '1×' : ratio(ours, stats[id].median),
       goalCell[id],
     ]);
-    sections.push('', `**${label}**`, '', table(['subject', 'ops/s, median (min–max)', 'ours ÷ theirs', 'goal'], rows));
+    const header = ['subject', 'ops/s, median (min–max)', 'ours ÷ theirs', 'goal'];
+    sections.push('', `**${label}**`, '', table(header, rows));
     const which = caseName === 'validate-valid' ? 'valid' : 'invalid';
     goals.push({
       name: `\`validate\` faster than zod (${which} body)`,
       ok: beatsZod,
-      figure: `${fmt(ours)} vs ${fmt(stats.zod.median)} ops/s (${ratio(ours, stats.zod.median)}); zod compiled ${fmt(stats['zod-compiled'].median)}`,
+      figure:
+        `${fmt(ours)} vs ${fmt(stats.zod.median)} ops/s (${ratio(ours, stats.zod.median)}); ` +
+        `zod compiled ${fmt(stats['zod-compiled'].median)}`,
     });
     goals.push({
       name: `\`validate\` within 3× of ajv (${which} body)`,
@@ -94,10 +105,15 @@ export async function runParsing({ quick = false } = {}) {
   const beatsZod = ours > stats.zod.median;
   const markdown = [
     how(rounds, ms).replace(
-      ' Before timing, every subject is checked to accept the valid body, find all 5 issues of the invalid one, and read the answer.',
+      ' Before timing, every subject is checked to accept the valid body, find all 5 issues of the invalid ' +
+        'one, and read the answer.',
       '',
     ),
-    `The text is the reference\u2019s GetJob answer (\`tests/fixtures/get_job_generate_response.json\`, ${statSync(path.join(ROOT, 'tests/fixtures/get_job_generate_response.json')).size} bytes). The zod and ajv schemas check the fields \`parseResponse\` checks, with unknown fields kept (\`z.looseObject\`); \`parseResponse\` also adds \`status\` to the job and would recognise error bodies, which the peers do not do.`,
+    `The text is the reference\u2019s GetJob answer (\`tests/fixtures/get_job_generate_response.json\`, ` +
+      `${statSync(path.join(ROOT, 'tests/fixtures/get_job_generate_response.json')).size} bytes). The zod ` +
+      `and ajv schemas check the fields \`parseResponse\` checks, with unknown fields kept ` +
+      `(\`z.looseObject\`); \`parseResponse\` also adds \`status\` to the job and would recognise error ` +
+      `bodies, which the peers do not do.`,
     '',
     table(['subject', 'ops/s, median (min–max)', 'ours ÷ theirs'], rows),
   ].join('\n');

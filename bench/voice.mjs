@@ -161,21 +161,33 @@ export async function run({ quick = false } = {}) {
   });
   const sdr = (list) => (list?.length ? list.reduce((a, s) => a + s.meanSdrDb, 0) / list.length : null);
   const markdown = [
-    `Generation is WORLD analysis (DIO + StoneMask, CheapTrick, D4C), the F0 moved by one interval to the model's median, the envelope warped to the model's formant scale and moved to its per-band mean, and WORLD synthesis, block by block. "Before" is the engine of commit 4650749 (WSOLA pitch shift that moved the formants with the pitch).`,
+    `Generation is WORLD analysis (DIO + StoneMask, CheapTrick, D4C), the F0 moved by one interval to ` +
+      `the model's median, the envelope warped to the model's formant scale and moved to its per-band ` +
+      `mean, and WORLD synthesis, block by block. "Before" is the engine of commit 4650749 (WSOLA pitch ` +
+      `shift that moved the formants with the pitch).`,
     '',
-    `Quality: \`tests/voice/check_voice.py --seed ${SEED}\`, its analysis pyworld's (Harvest F0, CheapTrick envelope), on singers it synthesizes (Rosenberg glottal source, five formant resonators, vowels a e i o u, vibrato). The ideal is the song's melody sung by the trained voice's own source and vocal tract.`,
+    `Quality: \`tests/voice/check_voice.py --seed ${SEED}\`, its analysis pyworld's (Harvest F0, ` +
+      `CheapTrick envelope), on singers it synthesizes (Rosenberg glottal source, five formant resonators, ` +
+      `vowels a e i o u, vibrato). The ideal is the song's melody sung by the trained voice's own source ` +
+      `and vocal tract.`,
     '',
     '| direction | measure | now | before |',
     '| --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
-    "Speed and memory: `voice_bench generate SECONDS` (the stereo sample song repeated, with separation: the whole cover), one process per size; RTF = CPU seconds of the generation ÷ song seconds (single-threaded); peak = the process's VmHWM, input and output included.",
+    'Speed and memory: `voice_bench generate SECONDS` (the stereo sample song repeated, with separation: ' +
+      'the whole cover), one process per size; RTF = CPU seconds of the generation ÷ song seconds ' +
+      "(single-threaded); peak = the process's VmHWM, input and output included.",
     '',
     '| song | RTF now | RTF before | peak MB now | peak MB before | input MB (f32) |',
     '| --- | --- | --- | --- | --- | --- |',
     ...speed.map((r) => `| ${r.join(' | ')} |`),
     '',
-    `Vocal separation: \`voice_bench separation SEED\` (seeds 1–3, four mixes each: a sung vocal and a bass in the centre, an arpeggio and an organ panned to the sides); scale-invariant SDR of the extracted vocal: now ${f(sdr(ours.separation))} dB, before ${f(sdr(base.separation))} dB. The separator's algorithm is unchanged (only its memory: no signal-length weight buffer); a centre mask keeps the centred bass with the vocal, hence the low figure.`,
+    `Vocal separation: \`voice_bench separation SEED\` (seeds 1–3, four mixes each: a sung vocal and a ` +
+      `bass in the centre, an arpeggio and an organ panned to the sides); scale-invariant SDR of the ` +
+      `extracted vocal: now ${f(sdr(ours.separation))} dB, before ${f(sdr(base.separation))} dB. The ` +
+      `separator's algorithm is unchanged (only its memory: no signal-length weight buffer); a centre mask ` +
+      `keeps the centred bass with the vocal, hence the low figure.`,
   ].join('\n');
   return { markdown, goals, data: { ours, base } };
 }

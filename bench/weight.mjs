@@ -59,7 +59,10 @@ export function edgeWeight(root = ROOT) {
   return measureFiles(EDGE_FILES, root);
 }
 
-/** A peer's entry bundled by esbuild for the browser (`--bundle --minify --format=esm --platform=browser`), measured. */
+/**
+ * A peer's entry bundled by esbuild for the browser (`--bundle --minify --format=esm --platform=browser`),
+ * measured.
+ */
 export async function bundleWeight(entry) {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
@@ -124,7 +127,12 @@ export async function run() {
     bytes(f.brotli),
   ]);
   const markdown = [
-    'Bytes a page downloads to use the client, compressed with node:zlib at maximum levels (gzip level 9; brotli quality 11, window 24), each file on its own as a server sends it. Ours: the files as built in `pkg/`, as a page loads them: `pkg/browser.js` (js/browser.js and js/bind.js bundled with the glue, minified) and the wasm. Peers: an entry that imports the peer and makes a client (`bench/peers/`), bundled by esbuild with `--bundle --minify --format=esm --platform=browser`. KB = 1,000 bytes. Ratio = ours ÷ theirs (below 1× is lighter). Sizes are exact: no spread.',
+    'Bytes a page downloads to use the client, compressed with node:zlib at maximum levels (gzip level ' +
+      '9; brotli quality 11, window 24), each file on its own as a server sends it. Ours: the files as ' +
+      'built in `pkg/`, as a page loads them: `pkg/browser.js` (js/browser.js and js/bind.js bundled with ' +
+      'the glue, minified) and the wasm. Peers: an entry that imports the peer and makes a client ' +
+      '(`bench/peers/`), bundled by esbuild with `--bundle --minify --format=esm --platform=browser`. KB = ' +
+      '1,000 bytes. Ratio = ours ÷ theirs (below 1× is lighter). Sizes are exact: no spread.',
     '',
     table(['subject', 'raw', 'gzip', 'brotli', 'gzip ours ÷ theirs', 'brotli ours ÷ theirs'], rows),
     '',
@@ -134,14 +142,17 @@ export async function run() {
         [`≤ ${fmt(budget.goalGzipBytes / 1000)} KB`, bytes(ours.gzip), met(goalOk)],
         [`stretch: ≤ ${fmt(budget.stretchGzipBytes / 1000)} KB`, bytes(ours.gzip), met(stretchOk)],
         [
-          `the CI budget in \`bench/budget.json\` (${bytes(budget.pageWeightGzipBytes)}), held by \`tests/node/size-budget.test.mjs\``,
+          `the CI budget in \`bench/budget.json\` (${bytes(budget.pageWeightGzipBytes)}), held by ` +
+            `\`tests/node/size-budget.test.mjs\``,
           bytes(ours.gzip),
           met(budgetOk),
         ],
       ],
     ),
     '',
-    `The edge build a worker needs for the proxy (${EDGE_FILES.map((f) => `\`${f}\``).join(' + ')}): ${bytes(edge.raw)} raw, **${bytes(edge.gzip)} gzip**, ${bytes(edge.brotli)} brotli. No peer ships a proxy to compare with. By file:`,
+    `The edge build a worker needs for the proxy (${EDGE_FILES.map((f) => `\`${f}\``).join(' + ')}): ` +
+      `${bytes(edge.raw)} raw, **${bytes(edge.gzip)} gzip**, ${bytes(edge.brotli)} brotli. No peer ships a ` +
+      `proxy to compare with. By file:`,
     '',
     table(['file', 'raw', 'gzip', 'brotli'], fileRows),
   ].join('\n');

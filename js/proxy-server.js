@@ -56,7 +56,10 @@ const BUFFERED_BODY_BYTES = 1 << 20;
  */
 export const DEFAULT_TIMEOUTS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
 
-/** An upstream answer up to this size is read whole (fast); a larger one is streamed, so the handler's cap can stop it. */
+/**
+ * An upstream answer up to this size is read whole (fast); a larger one is streamed, so the handler's cap
+ * can stop it.
+ */
 const BUFFERED_ANSWER_BYTES = 1 << 20;
 
 /** The whole body of `req`. */
@@ -414,7 +417,8 @@ async function main() {
   if (env.SINGING_CLONING_STATIC_DIR && !env.SINGING_CLONING_PUBLIC_URL?.trim()) {
     // No origin is taken from Host (DNS rebinding), so the page's own origin must be configured.
     console.error(
-      `singing-cloning proxy: pages served here call the API from their own origin: set SINGING_CLONING_PUBLIC_URL (e.g. ${url}) or list it in SINGING_CLONING_ALLOWED_ORIGINS`,
+      `singing-cloning proxy: pages served here call the API from their own origin: set ` +
+        `SINGING_CLONING_PUBLIC_URL (e.g. ${url}) or list it in SINGING_CLONING_ALLOWED_ORIGINS`,
     );
   }
   for (const signal of ['SIGINT', 'SIGTERM']) {

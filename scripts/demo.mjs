@@ -89,7 +89,8 @@ function startEmulator(dataDir) {
     emulator.once('error', (error) =>
       reject(
         new Error(
-          `cannot start the emulator (${bin}): ${error.message}; build it with: cargo build --release -p singing-cloning-emulator`,
+          `cannot start the emulator (${bin}): ${error.message}; ` +
+            'build it with: cargo build --release -p singing-cloning-emulator',
         ),
       ),
     );
@@ -128,7 +129,8 @@ try {
   if (env.SINGING_CLONING_ENDPOINT) {
     if (!env.SINGING_CLONING_SECRET_ID || !env.SINGING_CLONING_SECRET_KEY) {
       await fail(
-        'SINGING_CLONING_ENDPOINT is set, so SINGING_CLONING_SECRET_ID and SINGING_CLONING_SECRET_KEY must be set too (or unset SINGING_CLONING_ENDPOINT to use the local emulator)',
+        'SINGING_CLONING_ENDPOINT is set, so SINGING_CLONING_SECRET_ID and SINGING_CLONING_SECRET_KEY must ' +
+          'be set too (or unset SINGING_CLONING_ENDPOINT to use the local emulator)',
       );
     }
     pageConfig.upstream = 'service';

@@ -99,7 +99,8 @@ fn unique(prefix: &str) -> String {
 
 fn generate_params(model: &str) -> JsValue {
     json(&format!(
-        r#"{{"source":{{"contentId":"samples","path":"/song.wav"}},"modelName":"{model}","contentId":"results","destination":"/covers","outputPrefix":"t_"}}"#
+        r#"{{"source":{{"contentId":"samples","path":"/song.wav"}},"modelName":"{model}",
+        "contentId":"results","destination":"/covers","outputPrefix":"t_"}}"#
     ))
 }
 
@@ -113,7 +114,8 @@ async fn create_get_and_list_a_job() {
     let c = client();
     let request = json(
         r#"{"inputs":[{"source":{"contentId":"samples","path":"/song.wav"}}],
-            "outputs":[{"contentId":"results","inputSelectors":[0],"smartContentDescriptor":{"singingCloning":{"type":1,"modelName":"default"}}}]}"#,
+            "outputs":[{"contentId":"results","inputSelectors":[0],
+            "smartContentDescriptor":{"singingCloning":{"type":1,"modelName":"default"}}}]}"#,
     );
     let job = ok(c.create_job(request, None)).await;
     let id = text(&job, "id");

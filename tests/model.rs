@@ -294,7 +294,10 @@ fn generate_body() -> serde_json::Value {
                 "contentId": "repo-1",
                 "destination": "/output",
                 "inputSelectors": [0],
-                "smartContentDescriptor": {"outputPrefix": "cover_", "singingCloning": {"type": 1, "modelName": "default", "useSeparate": 2}}
+                "smartContentDescriptor": {
+                    "outputPrefix": "cover_",
+                    "singingCloning": {"type": 1, "modelName": "default", "useSeparate": 2}
+                }
             }],
             "callback": "https://hooks.example.com/x",
             "customId": "job_1",
@@ -308,7 +311,10 @@ fn train_body() -> serde_json::Value {
         "action": "CreateJob",
         "createJobRequest": {
             "inputs": [{"source": {"contentId": "repo-1", "path": "/voice/a.wav"}}, {"sourceData": "la la la"}],
-            "outputs": [{"inputSelectors": [0, 1], "smartContentDescriptor": {"singingCloning": {"type": 2, "modelName": "my_voice_2", "totalEpoch": 50}}}]
+            "outputs": [{
+                "inputSelectors": [0, 1],
+                "smartContentDescriptor": {"singingCloning": {"type": 2, "modelName": "my_voice_2", "totalEpoch": 50}}
+            }]
         }
     })
 }
@@ -577,7 +583,12 @@ fn rule_list_jobs_custom_id() {
 
 #[test]
 fn rule_list_models_paging() {
-    let body = |offset: serde_json::Value, limit: serde_json::Value, kind: serde_json::Value| json!({"action": "ListModels", "listModelsRequest": {"offset": offset, "limit": limit, "type": kind}});
+    let body = |offset: serde_json::Value, limit: serde_json::Value, kind: serde_json::Value| {
+        json!({
+            "action": "ListModels",
+            "listModelsRequest": {"offset": offset, "limit": limit, "type": kind}
+        })
+    };
     expect(body(json!(0), json!(1), json!(2)), &[]);
     expect(body(json!(-1), json!(10), json!(2)), &[("listModelsRequest.offset", "range")]);
     expect(body(json!(0), json!(0), json!(2)), &[("listModelsRequest.limit", "range")]);
@@ -602,7 +613,10 @@ fn every_issue_is_reported_not_only_the_first() {
             "inputs": [{"url": "nope"}, {}],
             "outputs": [{
                 "inputSelectors": [5],
-                "smartContentDescriptor": {"outputPrefix": "p".repeat(25), "singingCloning": {"type": 1, "modelName": "bad name", "totalEpoch": 3, "useSeparate": 9}}
+                "smartContentDescriptor": {
+                    "outputPrefix": "p".repeat(25),
+                    "singingCloning": {"type": 1, "modelName": "bad name", "totalEpoch": 3, "useSeparate": 9}
+                }
             }],
             "customId": "c".repeat(70),
             "timeout": 0
@@ -633,7 +647,8 @@ fn a_validation_error_names_every_field() {
     assert_eq!(err.code(), "validation");
     assert_eq!(
         err.message(),
-        "invalid request: createJobRequest.outputs[0].smartContentDescriptor.singingCloning.modelName must contain only ASCII letters, digits and underscores"
+        "invalid request: createJobRequest.outputs[0].smartContentDescriptor.singingCloning.modelName \
+         must contain only ASCII letters, digits and underscores"
     );
     assert!(!err.is_retryable());
 }
@@ -680,7 +695,8 @@ mod never_panics {
     fn edge_value() -> impl Strategy<Value = serde_json::Value> {
         prop_oneof![
             3 => prop::sample::select(vec![
-                json!(0), json!(-1), json!(1), json!(2), json!(3), json!(1.5), json!(4294967296u64), json!(""), json!("x"),
+                json!(0), json!(-1), json!(1), json!(2), json!(3), json!(1.5), json!(4294967296u64),
+                json!(""), json!("x"),
                 json!(null), json!(true), json!([]), json!({}), json!([0]), json!([-1]),
             ]),
             1 => arb_json(),
@@ -814,7 +830,10 @@ mod never_panics {
 
         #[test]
         fn the_shape_check_and_the_typed_model_agree(
-            fixture_index in 0usize..7, pick in any::<prop::sample::Index>(), replacement in edge_value(), remove in any::<bool>()
+            fixture_index in 0usize..7,
+            pick in any::<prop::sample::Index>(),
+            replacement in edge_value(),
+            remove in any::<bool>()
         ) {
             let (name, action) = RESPONSES[fixture_index];
             let mut body: serde_json::Value = serde_json::from_str(&fixture(name)).unwrap();

@@ -177,7 +177,9 @@ function explain(error) {
           return { text: 'Too many requests for now: wait a few seconds and try again.', issues };
         case 'AuthFailure':
           return {
-            text: 'The service refused the proxy’s credentials: check SINGING_CLONING_SECRET_ID and SINGING_CLONING_SECRET_KEY.',
+            text:
+              'The service refused the proxy’s credentials: check SINGING_CLONING_SECRET_ID and ' +
+              'SINGING_CLONING_SECRET_KEY.',
             issues,
           };
         case 'upstream_unreachable':

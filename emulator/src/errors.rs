@@ -148,7 +148,10 @@ pub fn success<T: Serialize>(key: &str, payload: &T) -> Response {
 /// `SignatureDoesNotMatch`, …), as S3 answers a request whose signature it refuses.
 pub fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
+        concat!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n",
+            "<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
+        ),
         xml_escape(code),
         xml_escape(message),
         new_request_id()

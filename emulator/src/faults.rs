@@ -185,7 +185,8 @@ pub async fn apply(State(global): State<Arc<GlobalFault>>, request: Request, nex
             Response::from_parts(parts, Body::from_stream(first.chain(failure)))
         }
         Some(FaultKind::TooManyRequests { retry_after }) => {
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RequestLimitExceeded", "too many requests (an emulated fault)")
+            let message = "too many requests (an emulated fault)";
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RequestLimitExceeded", message)
                 .with_header(header::RETRY_AFTER, retry_after.to_string())
                 .into_response()
         }
@@ -202,12 +203,17 @@ pub async fn apply(State(global): State<Arc<GlobalFault>>, request: Request, nex
         Some(FaultKind::Html) => (
             StatusCode::BAD_GATEWAY,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n<body><center><h1>502 Bad Gateway</h1></center>\n<hr><center>emulated gateway</center></body></html>\n",
+            concat!(
+                "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n",
+                "<body><center><h1>502 Bad Gateway</h1></center>\n",
+                "<hr><center>emulated gateway</center></body></html>\n",
+            ),
         )
             .into_response(),
         Some(FaultKind::Malformed) => {
             let _ = axum::body::to_bytes(next.run(request).await.into_body(), usize::MAX).await;
-            let body = format!("{{\"requestId\": \"{}\", \"createJobResponse\": {{\"job\": {{\"id\": oops, ]", new_request_id());
+            let id = new_request_id();
+            let body = format!("{{\"requestId\": \"{id}\", \"createJobResponse\": {{\"job\": {{\"id\": oops, ]");
             (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
         }
         Some(FaultKind::Truncated) => {

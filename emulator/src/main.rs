@@ -38,7 +38,11 @@ async fn main() -> ExitCode {
             config.store_region
         );
     } else {
-        let _ = writeln!(out, "  samples:   {origin}/cos/samples/voice.wav (voice to train on), {origin}/cos/samples/song.wav (song to convert)");
+        let _ = writeln!(
+            out,
+            "  samples:   {origin}/cos/samples/voice.wav (voice to train on), \
+             {origin}/cos/samples/song.wav (song to convert)"
+        );
     }
     let _ = writeln!(out, "  job time:  {} ms in SUBMITTED and in PROCESSING", config.job_ms);
     if let Some(fault) = &config.fault {

@@ -443,7 +443,12 @@ mod tests {
         };
         let mut headers = HeaderMap::new();
         headers.insert("host", "examplebucket.s3.amazonaws.com".parse().unwrap());
-        let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
+        let query = concat!(
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256",
+            "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request",
+            "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host",
+            "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404",
+        );
         let request = SignedRequest { method: "GET", path: "/test.txt", query: Some(query), headers: &headers };
         let at = 1_369_353_600;
         assert_eq!(verify(&keys, &request, at + 10), Ok(Verified { content_length: None }));

@@ -105,7 +105,10 @@ async fn training_then_generation_with_the_trained_model() {
     let id = h
         .create(json!({
             "inputs": [{"source": {"contentId": "voices", "path": "/high.wav"}}],
-            "outputs": [{"inputSelectors": [0], "smartContentDescriptor": {"singingCloning": {"type": 2, "modelName": "high_voice"}}}]
+            "outputs": [{
+                "inputSelectors": [0],
+                "smartContentDescriptor": {"singingCloning": {"type": 2, "modelName": "high_voice"}}
+            }]
         }))
         .await;
     let job = h.wait_final(&id, WAIT).await;
@@ -217,7 +220,10 @@ async fn inputs_that_fail_end_the_job_in_error() {
     // A training that fails frees its name.
     let training = json!({
         "inputs": [{"url": format!("{origin}/silence.wav")}],
-        "outputs": [{"inputSelectors": [0], "smartContentDescriptor": {"singingCloning": {"type": 2, "modelName": "silent"}}}]
+        "outputs": [{
+            "inputSelectors": [0],
+            "smartContentDescriptor": {"singingCloning": {"type": 2, "modelName": "silent"}}
+        }]
     });
     let id = h.create(training).await;
     assert_eq!(h.wait_final(&id, WAIT).await["state"], 4);

@@ -165,7 +165,11 @@ async fn callbacks_post_the_whole_job_and_are_retried() {
     let failing = json!({
         "callback": url,
         "inputs": [{"source": {"contentId": "nowhere", "path": "/missing.wav"}}],
-        "outputs": [{"contentId": "out", "inputSelectors": [0], "smartContentDescriptor": {"singingCloning": {"type": 1, "modelName": "default"}}}]
+        "outputs": [{
+            "contentId": "out",
+            "inputSelectors": [0],
+            "smartContentDescriptor": {"singingCloning": {"type": 1, "modelName": "default"}}
+        }]
     });
     let h2 = start_with(singing_cloning_emulator::Config { callback_attempts: 3, ..common::config(30) }).await;
     let id = h2.create(failing).await;

@@ -38,9 +38,24 @@ fn keys() -> StoreKeys {
 //         ExpiresIn=3600)
 //     s3.generate_presigned_url("get_object", Params={"Bucket": "results", "Key": "out/a.wav",
 //         "ResponseContentType": "audio/wav"}, ExpiresIn=3600)
-const BOTO_PUT: &str = "http://127.0.0.1:8790/cos/uploads/u1abc_/3f9c.wav?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=emulator-key-id%2F20260115%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260115T120000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost&X-Amz-Signature=0f76975ad07b2956b4909887721cd430e1527a5394920cbbb9e8f25daec07b1b";
-const BOTO_GET: &str = "http://127.0.0.1:8790/cos/results/out/take%201%20%28%C3%A9%29.wav?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=emulator-key-id%2F20260115%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260115T120000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=d21e29b6cd9879fa5da40c379e2e299fd0b6c67eb8cbf27235820b24388c46c1";
-const BOTO_GET_QUERY: &str = "http://127.0.0.1:8790/cos/results/out/a.wav?response-content-type=audio%2Fwav&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=emulator-key-id%2F20260115%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260115T120000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=33546f1fec8d2ce7d9215108324c69371a7b9ca1e0db25f5d57e656e97f15d45";
+const BOTO_PUT: &str = concat!(
+    "http://127.0.0.1:8790/cos/uploads/u1abc_/3f9c.wav?X-Amz-Algorithm=AWS4-HMAC-SHA256",
+    "&X-Amz-Credential=emulator-key-id%2F20260115%2Fus-east-1%2Fs3%2Faws4_request",
+    "&X-Amz-Date=20260115T120000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost",
+    "&X-Amz-Signature=0f76975ad07b2956b4909887721cd430e1527a5394920cbbb9e8f25daec07b1b",
+);
+const BOTO_GET: &str = concat!(
+    "http://127.0.0.1:8790/cos/results/out/take%201%20%28%C3%A9%29.wav?X-Amz-Algorithm=AWS4-HMAC-SHA256",
+    "&X-Amz-Credential=emulator-key-id%2F20260115%2Fus-east-1%2Fs3%2Faws4_request",
+    "&X-Amz-Date=20260115T120000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host",
+    "&X-Amz-Signature=d21e29b6cd9879fa5da40c379e2e299fd0b6c67eb8cbf27235820b24388c46c1",
+);
+const BOTO_GET_QUERY: &str = concat!(
+    "http://127.0.0.1:8790/cos/results/out/a.wav?response-content-type=audio%2Fwav&X-Amz-Algorithm=AWS4-HMAC-SHA256",
+    "&X-Amz-Credential=emulator-key-id%2F20260115%2Fus-east-1%2Fs3%2Faws4_request",
+    "&X-Amz-Date=20260115T120000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host",
+    "&X-Amz-Signature=33546f1fec8d2ce7d9215108324c69371a7b9ca1e0db25f5d57e656e97f15d45",
+);
 /// 2026-01-15T12:00:00Z, when botocore signed them.
 const BOTO_AT: i64 = 1_768_478_400;
 

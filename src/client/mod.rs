@@ -89,7 +89,8 @@ impl SingingCloningClient {
             return Err(Error::validation(
                 "options.secretKey",
                 IssueCode::Forbidden,
-                "credentials in a browser would leak to every visitor: use the proxy, or set dangerouslyAllowCredentialsInBrowser",
+                "credentials in a browser would leak to every visitor: use the proxy, \
+                 or set dangerouslyAllowCredentialsInBrowser",
             ));
         }
         let defaults = RetryPolicy::default();

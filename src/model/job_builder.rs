@@ -127,7 +127,10 @@ const FILE_TS: &str = r#"
 /** The platform's `Blob` (and so `File`) where the program has its type (the DOM lib, @types/node). */
 export type BlobLike = typeof globalThis extends { Blob: { prototype: infer T } } ? T
   : { readonly size: number; readonly type: string; arrayBuffer(): Promise<ArrayBuffer> };
-/** The bytes of a file to upload: a `Blob` or `File`, an `ArrayBuffer`, or a view of one (`Uint8Array`, a Node `Buffer`). */
+/**
+ * The bytes of a file to upload: a `Blob` or `File`, an `ArrayBuffer`, or a view of one
+ * (`Uint8Array`, a Node `Buffer`).
+ */
 export type FileData = BlobLike | ArrayBuffer | ArrayBufferView;
 /** How much of an upload has gone out, in bytes. */
 export interface UploadProgress { loaded: number; total: number }
@@ -372,7 +375,9 @@ mod tests {
                     "outputs": [{
                         "contentId": "r",
                         "inputSelectors": [0],
-                        "smartContentDescriptor": {"singingCloning": {"type": 1, "modelName": "default", "useSeparate": 1}}
+                        "smartContentDescriptor": {
+                            "singingCloning": {"type": 1, "modelName": "default", "useSeparate": 1}
+                        }
                     }]
                 }
             }))
@@ -411,7 +416,10 @@ mod tests {
                 "action": "CreateJob",
                 "createJobRequest": {
                     "inputs": [{"url": "https://a.example/v.wav"}],
-                    "outputs": [{"inputSelectors": [0], "smartContentDescriptor": {"singingCloning": {"type": 2, "modelName": "alto"}}}]
+                    "outputs": [{
+                        "inputSelectors": [0],
+                        "smartContentDescriptor": {"singingCloning": {"type": 2, "modelName": "alto"}}
+                    }]
                 }
             }))
         );
@@ -420,9 +428,10 @@ mod tests {
     #[test]
     fn issues_are_named_by_parameter() {
         assert_eq!(
-            generate(
-                json!({"modelName": "bad name", "separateVocals": "yes", "outputPrefix": "0123456789012345678901", "timeout": 0})
-            ),
+            generate(json!({
+                "modelName": "bad name", "separateVocals": "yes",
+                "outputPrefix": "0123456789012345678901", "timeout": 0
+            })),
             issues(&[
                 ("separateVocals", "type"),
                 ("timeout", "range"),

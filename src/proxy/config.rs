@@ -647,7 +647,8 @@ mod tests {
         assert_eq!(c.client_address_header.as_deref(), Some("x-real-ip"));
         assert_eq!(c.max_upstream_bytes, 65536);
         let bad = Value::parse(
-            r#"{"endpoint":"https://up.example","secretId":"secret-id","secretKey":"secret-key","proxySecret":"0123456789abcdef",
+            r#"{"endpoint":"https://up.example","secretId":"secret-id","secretKey":"secret-key",
+                "proxySecret":"0123456789abcdef",
                 "allowedOrigins":[],"sessionMaxAgeSeconds":10,"clientAddressHeader":"x real ip","maxUpstreamBytes":1,
                 "addressRateLimit":{"capacity":0}}"#,
         )

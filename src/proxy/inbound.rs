@@ -55,7 +55,8 @@ pub fn read_body(bytes: &[u8], endpoint: Endpoint, max_depth: usize) -> Result<E
         return Err(Reply::error(
             400,
             ProxyErrorCode::WrongRoute,
-            "this action is posted to the other route: /job takes CreateJob, GetJob and ListJobs, /music_model takes ListModels",
+            "this action is posted to the other route: /job takes CreateJob, GetJob and ListJobs, \
+             /music_model takes ListModels",
         ));
     }
     Ok(envelope)

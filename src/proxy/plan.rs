@@ -117,8 +117,10 @@ mod tests {
 
     fn create(custom_id: &str, callback: &str) -> String {
         format!(
-            r#"{{"action":"CreateJob","createJobRequest":{{{custom_id}{callback}"inputs":[{{"url":"https://a.example/x.wav"}}],
-            "outputs":[{{"inputSelectors":[0],"smartContentDescriptor":{{"singingCloning":{{"type":2,"modelName":"v"}}}}}}]}}}}"#
+            r#"{{"action":"CreateJob","createJobRequest":{{{custom_id}{callback}
+            "inputs":[{{"url":"https://a.example/x.wav"}}],
+            "outputs":[{{"inputSelectors":[0],
+            "smartContentDescriptor":{{"singingCloning":{{"type":2,"modelName":"v"}}}}}}]}}}}"#
         )
     }
 

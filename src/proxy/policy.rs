@@ -62,7 +62,8 @@ mod tests {
     fn envelope(kind: u8, extra: &str) -> Envelope {
         let json = format!(
             r#"{{"action":"CreateJob","createJobRequest":{{"inputs":[{{"url":"https://a.example/x.wav"}}],
-            "outputs":[{{"contentId":"c","inputSelectors":[0],"smartContentDescriptor":{{"singingCloning":{{"type":{kind},"modelName":"m"{extra}}}}}}}]}}}}"#
+            "outputs":[{{"contentId":"c","inputSelectors":[0],
+            "smartContentDescriptor":{{"singingCloning":{{"type":{kind},"modelName":"m"{extra}}}}}}}]}}}}"#
         );
         check_request(&Value::parse(&json).unwrap()).unwrap()
     }

@@ -100,9 +100,10 @@ mod tests {
         let reply = Reply::error_with_issues(400, ProxyErrorCode::CredentialsInBody, "no", &[issue]);
         assert_eq!(
             reply.body.as_deref(),
-            Some(
-                r#"{"error":{"code":"credentials_in_body","message":"no","issues":[{"path":"secretId","code":"forbidden","message":"must not be sent"}]}}"#
-            )
+            Some(concat!(
+                r#"{"error":{"code":"credentials_in_body","message":"no","#,
+                r#""issues":[{"path":"secretId","code":"forbidden","message":"must not be sent"}]}}"#
+            ))
         );
         match parse_response(Action::GetJob, reply.status, reply.body.as_deref().unwrap()) {
             Err(Error::Api { status: 400, error_code: Some(code), .. }) => assert_eq!(code, "credentials_in_body"),

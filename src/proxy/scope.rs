@@ -45,12 +45,11 @@ impl Scope {
     /// names that the prefix would push past 63 characters.
     pub fn scope_request(&self, envelope: &mut Envelope) -> Vec<Issue> {
         let mut issues = Vec::new();
-        let too_long = |path: String| {
-            Issue {
+        let too_long = |path: String| Issue {
             path,
             code: IssueCode::TooLong,
-            message: "must be at most 50 characters here: the proxy adds a 13-character scope prefix, and the service allows 63",
-        }
+            message: "must be at most 50 characters here: the proxy adds a 13-character scope prefix, \
+                      and the service allows 63",
         };
         match &mut envelope.request {
             Request::CreateJob(request) => {
@@ -248,9 +247,12 @@ mod tests {
         check_request(&Value::parse(json).unwrap()).unwrap()
     }
 
-    const CREATE: &str = r#"{"action":"CreateJob","createJobRequest":{"customId":"song-1","inputs":[{"url":"https://a.example/x.wav"}],
-        "outputs":[{"contentId":"c","inputSelectors":[0],"smartContentDescriptor":{"singingCloning":{"type":1,"modelName":"default"}}},
-                   {"inputSelectors":[0],"smartContentDescriptor":{"singingCloning":{"type":2,"modelName":"my_voice"}}}]}}"#;
+    const CREATE: &str = r#"{"action":"CreateJob","createJobRequest":{"customId":"song-1",
+        "inputs":[{"url":"https://a.example/x.wav"}],
+        "outputs":[{"contentId":"c","inputSelectors":[0],
+                    "smartContentDescriptor":{"singingCloning":{"type":1,"modelName":"default"}}},
+                   {"inputSelectors":[0],
+                    "smartContentDescriptor":{"singingCloning":{"type":2,"modelName":"my_voice"}}}]}}"#;
 
     #[test]
     fn scopes_custom_ids_and_model_names() {
@@ -297,13 +299,22 @@ mod tests {
     #[test]
     fn unscopes_answers_and_hides_foreign_jobs() {
         let restore = |_: &str, _: &str| Some(String::from("https://hooks.example/done"));
-        let mut mine = Value::parse(r#"{"requestId":"r","getJobResponse":{"job":{"id":"1","state":3,"customId":"uabcdefghijk_song",
-            "callback":"https://proxy/cb/t","outputs":[{"smartContentDescriptor":{"singingCloning":{"type":2,"modelName":"uabcdefghijk_v"}},
-            "smartContentResult":{"singingCloning":{"modelName":"uabcdefghijk_v"}}}]}}}"#).unwrap();
+        let mut mine = Value::parse(
+            r#"{"requestId":"r","getJobResponse":{"job":{"id":"1","state":3,"customId":"uabcdefghijk_song",
+            "callback":"https://proxy/cb/t",
+            "outputs":[{"smartContentDescriptor":{"singingCloning":{"type":2,"modelName":"uabcdefghijk_v"}},
+            "smartContentResult":{"singingCloning":{"modelName":"uabcdefghijk_v"}}}]}}}"#,
+        )
+        .unwrap();
         assert_eq!(scope().unscope_answer(Action::GetJob, &mut mine, &restore), Owned::Yes);
         assert_eq!(
             mine.to_json(),
-            r#"{"requestId":"r","getJobResponse":{"job":{"id":"1","state":3,"customId":"song","callback":"https://hooks.example/done","outputs":[{"smartContentDescriptor":{"singingCloning":{"type":2,"modelName":"v"}},"smartContentResult":{"singingCloning":{"modelName":"v"}}}]}}}"#
+            concat!(
+                r#"{"requestId":"r","getJobResponse":{"job":{"id":"1","state":3,"customId":"song","#,
+                r#""callback":"https://hooks.example/done","#,
+                r#""outputs":[{"smartContentDescriptor":{"singingCloning":{"type":2,"modelName":"v"}},"#,
+                r#""smartContentResult":{"singingCloning":{"modelName":"v"}}}]}}}"#,
+            )
         );
         let mut theirs =
             Value::parse(r#"{"getJobResponse":{"job":{"id":"2","state":1,"customId":"uzzzzzzzzzzz_song"}}}"#).unwrap();
@@ -311,7 +322,11 @@ mod tests {
         let mut bare = Value::parse(r#"{"getJobResponse":{"job":{"id":"3","state":1}}}"#).unwrap();
         assert_eq!(scope().unscope_answer(Action::GetJob, &mut bare, &restore), Owned::No);
 
-        let mut list = Value::parse(r#"{"listJobsResponse":{"jobs":[{"id":"1","customId":"uabcdefghijk_a"},{"id":"2","customId":"other"}],"total":2}}"#).unwrap();
+        let mut list = Value::parse(
+            r#"{"listJobsResponse":{"jobs":[{"id":"1","customId":"uabcdefghijk_a"},{"id":"2","customId":"other"}],
+            "total":2}}"#,
+        )
+        .unwrap();
         scope().unscope_answer(Action::ListJobs, &mut list, &restore);
         assert_eq!(list.to_json(), r#"{"listJobsResponse":{"jobs":[{"id":"1","customId":"a"}],"total":1}}"#);
     }
@@ -339,7 +354,9 @@ mod tests {
         let Request::CreateJob(sent) = &e.request else { panic!() };
         assert_eq!(sent.outputs[0].destination.as_deref(), Some("/uabcdefghijk_/out"));
         let mut job = Value::parse(
-            r#"{"id":"1","customId":"uabcdefghijk_a","outputs":[{"destination":"/uabcdefghijk_/out"},{"destination":"/uabcdefghijk_"},{"destination":"/uabcdefghijk_x"}]}"#,
+            r#"{"id":"1","customId":"uabcdefghijk_a",
+            "outputs":[{"destination":"/uabcdefghijk_/out"},{"destination":"/uabcdefghijk_"},
+            {"destination":"/uabcdefghijk_x"}]}"#,
         )
         .unwrap();
         files.unscope_job(&mut job, &|_, _| None);

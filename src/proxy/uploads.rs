@@ -349,7 +349,8 @@ mod tests {
             let inputs: Vec<String> =
                 inputs.iter().map(|(c, p)| format!(r#"{{"source":{{"contentId":"{c}","path":"{p}"}}}}"#)).collect();
             let body = format!(
-                r#"{{"action":"CreateJob","createJobRequest":{{"inputs":[{}],"outputs":[{{"contentId":"covers","inputSelectors":[0],
+                r#"{{"action":"CreateJob","createJobRequest":{{"inputs":[{}],
+                "outputs":[{{"contentId":"covers","inputSelectors":[0],
                 "smartContentDescriptor":{{"singingCloning":{{"type":1,"modelName":"default"}}}}}}]}}}}"#,
                 inputs.join(",")
             );

@@ -151,9 +151,10 @@ mod tests {
         assert_eq!(header("source"), Some("singing-app"));
         assert_eq!(
             header("authorization"),
-            Some(
-                r#"hmac id="AKIDgateway", algorithm="hmac-sha1", headers="x-date source", signature="Y7fgkFpiS4QzwS1pdHLGZQ2pahc=""#
-            )
+            Some(concat!(
+                r#"hmac id="AKIDgateway", algorithm="hmac-sha1", headers="x-date source", "#,
+                r#"signature="Y7fgkFpiS4QzwS1pdHLGZQ2pahc=""#
+            ))
         );
     }
 

@@ -190,7 +190,8 @@ mod tests {
 
     fn job(state: u8, custom_id: &str, callback: &str) -> Value {
         Value::parse(&format!(
-            r#"{{"id":"j1","state":{state},"customId":"{custom_id}","callback":"{callback}","outputs":[{{"smartContentDescriptor":{{"singingCloning":{{"type":2,"modelName":"uabcdefghijk_v"}}}}}}]}}"#
+            r#"{{"id":"j1","state":{state},"customId":"{custom_id}","callback":"{callback}",
+            "outputs":[{{"smartContentDescriptor":{{"singingCloning":{{"type":2,"modelName":"uabcdefghijk_v"}}}}}}]}}"#
         ))
         .unwrap()
     }
@@ -214,7 +215,11 @@ mod tests {
         assert_eq!(d.timestamp, "1700000000");
         assert_eq!(
             d.body,
-            r#"{"id":"j1","state":3,"customId":"song","callback":"https://hooks.example/x","outputs":[{"smartContentDescriptor":{"singingCloning":{"type":2,"modelName":"v"}}}],"status":"COMPLETED"}"#
+            concat!(
+                r#"{"id":"j1","state":3,"customId":"song","callback":"https://hooks.example/x","#,
+                r#""outputs":[{"smartContentDescriptor":{"singingCloning":{"type":2,"modelName":"v"}}}],"#,
+                r#""status":"COMPLETED"}"#,
+            )
         );
         assert_eq!(
             verify_webhook(&key, Some(&d.id), Some(&d.timestamp), Some(&d.signature), &d.body, 1_700_000_001.0, 300.0),

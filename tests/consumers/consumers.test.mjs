@@ -104,7 +104,8 @@ function serveStatic(dir) {
 
 /** The page of the apps whose toolchain makes none: runs the bundle `main.js`. */
 const PLAIN_PAGE =
-  '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><pre id="result">pending</pre><script src="main.js"></script>\n';
+  '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">' +
+  '<pre id="result">pending</pre><script src="main.js"></script>\n';
 
 /** Opens `url` in Chromium, waits for the app's result, and returns it with the console errors. */
 async function inChromium(url) {
@@ -181,9 +182,10 @@ test('the tarball holds the licence and what consumers load, nothing else', () =
   }
   const unexpected = listed.filter(
     (name) =>
-      !/^(LICENSE(-MIT|-APACHE)?|package\.json|README\.md|js\/[\w-]+\.(js|d\.ts)|pkg\/[\w-]+(\.inline)?\.(js|cjs|wasm|d\.ts|d\.cts))$/.test(
-        name,
-      ),
+      !new RegExp(
+        String.raw`^(LICENSE(-MIT|-APACHE)?|package\.json|README\.md|js\/[\w-]+\.(js|d\.ts)|` +
+          String.raw`pkg\/[\w-]+(\.inline)?\.(js|cjs|wasm|d\.ts|d\.cts))$`,
+      ).test(name),
   );
   assert.deepEqual(unexpected, []);
 });
@@ -306,7 +308,8 @@ test('Cloudflare workerd: a Worker bundled the way wrangler bundles', async () =
     path.join(out, 'config.capnp'),
     `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [(name = "main", worker = .worker), (name = "loopback", network = (allow = ["public", "private", "local"]))],
+  services = [(name = "main", worker = .worker), ` +
+      `(name = "loopback", network = (allow = ["public", "private", "local"]))],
   sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "main")],
 );
 const worker :Workerd.Worker = (

@@ -17,7 +17,8 @@ test('the page build stays within its size budget (bench/budget.json)', () => {
   const byFile = weight.files.map((f) => `${f.name} ${kb(f.gzip)}`).join(', ');
   assert.ok(
     weight.gzip <= budget.pageWeightGzipBytes,
-    `page weight ${kb(weight.gzip)} gzip is over the budget of ${kb(budget.pageWeightGzipBytes)} in bench/budget.json ` +
+    `page weight ${kb(weight.gzip)} gzip is over the budget of ` +
+      `${kb(budget.pageWeightGzipBytes)} in bench/budget.json ` +
       `(goal ${kb(budget.goalGzipBytes)}, stretch ${kb(budget.stretchGzipBytes)}); by file: ${byFile}. ` +
       `Shrink the page build, or raise the budget in bench/budget.json on purpose.`,
   );

@@ -208,7 +208,9 @@ test("the presign goes through the client's fetch, the PUT straight to the store
   assert.ok(seen.puts[0].complete);
 });
 
-test("train({ file }) and generate({ file }) create their job after the PUT, with the stored copy's address", async () => {
+const storedCopyTitle =
+  "train({ file }) and generate({ file }) create their job after the PUT, with the stored copy's address";
+test(storedCopyTitle, async () => {
   const c = client();
   const job = await c.train({
     file: new Blob([pattern(5000)], { type: 'audio/wav' }),

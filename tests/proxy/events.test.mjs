@@ -127,7 +127,9 @@ test('a reconnect with Last-Event-ID gets what it missed; an unknown id gets eve
   await stranger.close();
 });
 
-test('a keep-alive comment comes on the configured heartbeat; the stream ends cleanly when the client goes', async () => {
+const heartbeatTitle =
+  'a keep-alive comment comes on the configured heartbeat; the stream ends cleanly when the client goes';
+test(heartbeatTitle, async () => {
   const quick = await startProxy({ endpoint: emulator.api, eventsHeartbeatMs: 50 });
   try {
     const page = new Browser(quick.api);

@@ -81,7 +81,9 @@ test('Host steers no callback: without publicUrl callbacks are refused, never ad
   assert.equal(plain.status, 404);
 });
 
-test('a matching Host and Origin is not same-origin (DNS rebinding): only configured origins and publicUrl are', async () => {
+const rebindingTitle =
+  'a matching Host and Origin is not same-origin (DNS rebinding): only configured origins and publicUrl are';
+test(rebindingTitle, async () => {
   const proxy = await proxyFor({ publicUrl: 'https://proxy.example' });
   const port = new URL(proxy.url).port;
   const rebound = `rebind.example:${port}`;
@@ -245,10 +247,12 @@ test('idle, slow and kept-alive connections are closed after short, configurable
     'headers that never end',
   );
   const slowBody =
-    'POST /api/singing-cloning/job HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{';
+    'POST /api/singing-cloning/job HTTP/1.1\r\nHost: x\r\n' +
+    'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{';
   assert.ok((await closedWithin(port, slowBody, 4000)) < 3000, 'a body that never ends');
   const keptAlive =
-    'POST /api/singing-cloning/job HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}';
+    'POST /api/singing-cloning/job HTTP/1.1\r\nHost: x\r\n' +
+    'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}';
   assert.ok((await closedWithin(port, keptAlive, 4000)) < 2500, 'a kept-alive connection left idle');
   await assert.rejects(
     serve(() => null, { port: 0, headersTimeoutMs: 0 }),

@@ -45,7 +45,8 @@ export function emulatorBinary() {
   const bin = process.env.SINGING_CLONING_EMULATOR_BIN || path.join(ROOT, 'target/release/singing-cloning-emulator');
   if (!existsSync(bin))
     throw new Error(
-      `no emulator binary at ${bin}: build it (cargo build --release -p singing-cloning-emulator) or set SINGING_CLONING_EMULATOR_BIN`,
+      `no emulator binary at ${bin}: ` +
+        'build it (cargo build --release -p singing-cloning-emulator) or set SINGING_CLONING_EMULATOR_BIN',
     );
   return bin;
 }

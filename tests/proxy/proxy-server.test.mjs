@@ -119,7 +119,9 @@ test('leak scan of the server suite', () => {
   );
 });
 
-test('connections that send nothing are closed after the configured time (SINGING_CLONING_HEADERS_TIMEOUT_MS)', async () => {
+const headersTimeoutTitle =
+  'connections that send nothing are closed after the configured time (SINGING_CLONING_HEADERS_TIMEOUT_MS)';
+test(headersTimeoutTitle, async () => {
   const started = Date.now();
   const closedAfter = await new Promise((resolve) => {
     const socket = net.connect(Number(new URL(base).port), '127.0.0.1');

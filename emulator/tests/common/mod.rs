@@ -68,7 +68,10 @@ pub fn text_job(text: &str, model: &str) -> Value {
 pub fn text_training(text: &str, name: &str) -> Value {
     json!({
         "inputs": [{"sourceData": text}],
-        "outputs": [{"inputSelectors": [0], "smartContentDescriptor": {"singingCloning": {"type": 2, "modelName": name, "totalEpoch": 5}}}]
+        "outputs": [{
+            "inputSelectors": [0],
+            "smartContentDescriptor": {"singingCloning": {"type": 2, "modelName": name, "totalEpoch": 5}}
+        }]
     })
 }
 

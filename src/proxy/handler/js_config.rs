@@ -78,7 +78,10 @@ pub fn config_from_env(
 
 #[wasm_bindgen(typescript_custom_section)]
 const PROXY_TS: &str = r#"
-/** The proxy's settings (docs/proxy.md). A wrong one makes `createProxyHandler` throw a `validation` error naming it. */
+/**
+ * The proxy's settings (docs/proxy.md). A wrong one makes `createProxyHandler` throw a
+ * `validation` error naming it.
+ */
 export interface ProxyConfig {
   /** The upstream base, as `https://service-….apigw.tencentcs.com/release`. */
   endpoint: string;
@@ -107,9 +110,15 @@ export interface ProxyConfig {
   eventsHeartbeatMs?: number;
   /** Signs every upstream request with an API Gateway key pair (HMAC-SHA1). */
   gateway?: { secretId: string; secretKey: string; source: string };
-  /** The caller's identity, or null for 401. Without it, each browser gets an anonymous session cookie. Must not read the body. */
+  /**
+   * The caller's identity, or null for 401. Without it, each browser gets an anonymous
+   * session cookie. Must not read the body.
+   */
   authenticate?: (request: RequestLike) => string | null | undefined | Promise<string | null | undefined>;
-  /** Replaces the global fetch for the proxy's outgoing requests (upstream and webhooks); Node servers pass `nodeFetch` from js/proxy-server.js. */
+  /**
+   * Replaces the global fetch for the proxy's outgoing requests (upstream and webhooks);
+   * Node servers pass `nodeFetch` from js/proxy-server.js.
+   */
   fetch?: (request: RequestLike) => Promise<ResponseLike>;
   /** Whether trained models are visible to every identity or only to their trainer: `per-identity` by default. */
   models?: 'shared' | 'per-identity';
@@ -173,7 +182,10 @@ export interface ProxyConfig {
     dailyUploads?: number;
     /** Bytes uploaded per identity per day (UTC): 1000000000 by default. */
     dailyUploadBytes?: number;
-    /** The bucket of each content repository (`contentId`) results are written to; unlisted ones are buckets of that name. */
+    /**
+     * The bucket of each content repository (`contentId`) results are written to; unlisted
+     * ones are buckets of that name.
+     */
     repositories?: Record<string, string>;
   };
 }
