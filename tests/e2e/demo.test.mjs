@@ -132,6 +132,19 @@ after(async () => {
   }
 });
 
+/** The duration of a job entry's result once its audio has loaded its metadata. */
+async function loadedDuration(entry) {
+  await page.waitForFunction(
+    (id) => {
+      const el = document.querySelector(`#${CSS.escape(id)} .result audio`);
+      return el && el.readyState >= 1 && el.duration > 0;
+    },
+    await entry.getAttribute('id'),
+    { timeout: 15_000 },
+  );
+  return entry.locator('.result audio').evaluate((el) => el.duration);
+}
+
 const jobEntry = (title) => page.locator('#jobs > li', { has: page.locator('.job-title', { hasText: title }) });
 
 test('npm start prints one URL and the page loads the package and the models', { timeout: 30_000 }, async () => {
@@ -217,15 +230,7 @@ test('trains a model on the sample voice, covers the sample song with it, and pl
   const src = await audio.getAttribute('src');
   // Played through the proxy's results route: a redirect to the store, for this caller only.
   assert.match(src, /^\/api\/singing-cloning\/results\/[^/]+$/);
-  await page.waitForFunction(
-    (id) => {
-      const el = document.querySelector(`#${CSS.escape(id)} .result audio`);
-      return el && el.readyState >= 1 && el.duration > 0;
-    },
-    await cover.getAttribute('id'),
-    { timeout: 15_000 },
-  );
-  const duration = await audio.evaluate((el) => el.duration);
+  const duration = await loadedDuration(cover);
   assert.ok(Math.abs(duration - 6) < 0.1, `the cover keeps the 6 s song's duration: ${duration}`);
   const head = await page.evaluate(async (url) => {
     const response = await fetch(url);
@@ -295,15 +300,7 @@ test('records a voice, uploads it, trains on it, covers a song from a file, and 
   const cover = jobEntry('Cover of sample-song.wav by “my_recording”');
   await cover.waitFor({ timeout: 20_000 });
   await cover.locator('.badge', { hasText: 'Completed' }).waitFor({ timeout: 30_000 });
-  await page.waitForFunction(
-    (id) => {
-      const el = document.querySelector(`#${CSS.escape(id)} .result audio`);
-      return el && el.readyState >= 1 && el.duration > 0;
-    },
-    await cover.getAttribute('id'),
-    { timeout: 15_000 },
-  );
-  const duration = await cover.locator('.result audio').evaluate((el) => el.duration);
+  const duration = await loadedDuration(cover);
   assert.ok(Math.abs(duration - 6) < 0.1, `the cover of the uploaded 6 s song lasts 6 s: ${duration}`);
 });
 

@@ -50,6 +50,18 @@ after(async () => {
   for (const stop of stops.reverse()) await stop();
 });
 
+/** A generation singing with `modelName`. */
+const generateWith = (modelName) =>
+  generateJob(emulator.origin, {
+    outputs: [
+      {
+        contentId: 'r',
+        inputSelectors: [0],
+        smartContentDescriptor: { singingCloning: { type: 1, modelName } },
+      },
+    ],
+  });
+
 const getJob = (id) => ({ action: 'GetJob', getJobRequest: { id } });
 const listJobs = (customId) => ({ action: 'ListJobs', listJobsRequest: { customId } });
 
@@ -388,19 +400,7 @@ test('policy: training forbidden, epochs capped, models allowlisted', async () =
   const tooMany = await page.job(trainJob(emulator.origin, 'voice', { totalEpoch: 6 }));
   assert.equal(tooMany.status, 403);
   assert.match(tooMany.json.error.issues[0].path, /totalEpoch$/);
-  const unlisted = await page.job({
-    ...generateJob(emulator.origin),
-    createJobRequest: {
-      ...generateJob(emulator.origin).createJobRequest,
-      outputs: [
-        {
-          contentId: 'r',
-          inputSelectors: [0],
-          smartContentDescriptor: { singingCloning: { type: 1, modelName: 'someone_else' } },
-        },
-      ],
-    },
-  });
+  const unlisted = await page.job(generateWith('someone_else'));
   assert.equal(unlisted.status, 403);
   const defaulted = await page.job(trainJob(emulator.origin, 'capped_voice'));
   assert.equal(defaulted.status, 200, defaulted.body);
@@ -428,19 +428,7 @@ test('models are per identity by default: each sees and uses only its own', asyn
   const his = await bob.post('/music_model', listModels);
   assert.ok(!his.json.listModelsResponse.models.some((m) => m.name.includes('alice_voice')), his.body);
   // Bob naming her model sings with a model of his own name, which does not exist.
-  const borrowed = await bob.job({
-    ...generateJob(emulator.origin),
-    createJobRequest: {
-      ...generateJob(emulator.origin).createJobRequest,
-      outputs: [
-        {
-          contentId: 'r',
-          inputSelectors: [0],
-          smartContentDescriptor: { singingCloning: { type: 1, modelName: 'alice_voice' } },
-        },
-      ],
-    },
-  });
+  const borrowed = await bob.job(generateWith('alice_voice'));
   assert.notEqual(borrowed.status, 200);
 });
 
