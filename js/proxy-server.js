@@ -379,9 +379,12 @@ async function main() {
     env.SINGING_CLONING_PROXY_SECRET = randomBytes(32).toString('base64');
     console.error('singing-cloning proxy: SINGING_CLONING_PROXY_SECRET is not set; using a random one for this run');
   }
+  // Several proxies act as one through Redis; its client is loaded only when asked for.
+  const redisUrl = env.SINGING_CLONING_REDIS_URL?.trim();
+  const store = redisUrl ? (await import('./store-redis.js')).redisStore(redisUrl) : undefined;
   let handler;
   try {
-    handler = createProxyHandler({ ...configFromEnv(env), fetch: nodeFetch });
+    handler = createProxyHandler({ ...configFromEnv(env), fetch: nodeFetch, store });
   } catch (error) {
     const issues = (error.issues ?? []).map((i) => `  ${i.path}: ${i.message}`).join('\n');
     console.error(`singing-cloning proxy: ${error.message}${issues ? `\n${issues}` : ''}`);
@@ -424,6 +427,7 @@ async function main() {
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.once(signal, async () => {
       await close();
+      await store?.close();
       process.exit(0);
     });
   }

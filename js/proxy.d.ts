@@ -4,7 +4,13 @@ import type { ConnectionInfo, ProxyConfig, RequestLike, ResponseLike } from '../
 /** The platform's Headers where the program has its type (the DOM lib, @types/node). */
 type HeadersLike = typeof globalThis extends { Headers: { prototype: infer T } } ? T : never;
 
-export type { ConnectionInfo, ProxyConfig, ProxyErrorCode, SingingCloningError } from '../pkg/singing_cloning_edge.js';
+export type {
+  ConnectionInfo,
+  ProxyConfig,
+  ProxyErrorCode,
+  ProxyStore,
+  SingingCloningError,
+} from '../pkg/singing_cloning_edge.js';
 
 /**
  * A standard fetch handler that forwards a page's requests to the Singing Cloning API

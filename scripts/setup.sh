@@ -42,6 +42,13 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
 fi
 
+# A real Redis for the test of several proxies sharing their state (tests/proxy/redis.test.mjs).
+if ! command -v redis-server >/dev/null; then
+  say "installing Debian's redis-server"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server
+fi
+
 # Firefox ESR with geckodriver, and WebKitGTK's WebDriver with Xvfb: the other two engines.
 bash scripts/setup-browsers.sh
 

@@ -9,11 +9,13 @@
 //! (`clientAddressHeader`); never from a header a client could choose, unless configured.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv6Addr};
 
 use super::error_code::ProxyErrorCode;
-use super::rate_limit::{RateLimit, RateLimiter};
+use super::rate_limit::RateLimit;
 use super::reply::Reply;
+use super::shared::{Op, Outcome};
 
 /// The key of the bucket for a client address, or `None` when there is none to trust.
 ///
@@ -78,66 +80,100 @@ impl Refused {
     }
 }
 
-/// The buckets, in memory (one process; see docs/proxy.md for several).
-pub struct Admission {
-    identity: RateLimiter,
-    address: RateLimiter,
-    sessions: RateLimiter,
-    global_sessions: RateLimiter,
-    callbacks: RateLimiter,
+/// One bucket a request must get a token from, and the refusal's code if it cannot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub key: String,
+    pub limit: RateLimit,
+    pub code: ProxyErrorCode,
+}
+
+impl Check {
+    fn new(family: &str, key: &str, limit: RateLimit, code: ProxyErrorCode) -> Check {
+        Check { key: alloc::format!("{family}:{key}"), limit, code }
+    }
+
+    /// The store operation that takes the token.
+    pub fn op(&self) -> Op {
+        Op::Take {
+            key: self.key.clone(),
+            capacity: self.limit.capacity,
+            refill_per_second: self.limit.refill_per_second,
+        }
+    }
+
+    /// The refusal when the store said `outcome`, if it refused.
+    pub fn refusal(&self, outcome: &Outcome) -> Option<Refused> {
+        match outcome {
+            Outcome::Refused { wait_s } => Some(Refused { code: self.code, wait_s: *wait_s }),
+            _ => None,
+        }
+    }
 }
 
 /// The one key of the global bucket, and of callbacks from an unknown address.
 const ALL: &str = "*";
 
-impl Admission {
-    pub fn new(limits: &Limits) -> Self {
-        Admission {
-            identity: RateLimiter::new(limits.identity),
-            address: RateLimiter::new(limits.address),
-            sessions: RateLimiter::new(limits.sessions),
-            global_sessions: RateLimiter::new(limits.global_sessions),
-            callbacks: RateLimiter::new(limits.callbacks),
-        }
-    }
+/// The buckets of a new anonymous session for a client at `address`: its address's
+/// bucket first, so that one address cannot drain the global one.
+pub fn new_session(limits: &Limits, address: Option<&str>) -> Vec<Check> {
+    let code = ProxyErrorCode::TooManySessions;
+    let by_address = address.map(|a| Check::new("sessions", a, limits.sessions, code));
+    by_address.into_iter().chain([Check::new("global-sessions", ALL, limits.global_sessions, code)]).collect()
+}
 
-    /// Whether a new anonymous session may be made for a client at `address`: its
-    /// address's bucket first, so that one address cannot drain the global one.
-    pub fn new_session(&mut self, address: Option<&str>, now_ms: f64) -> Result<(), Refused> {
-        let refused = |wait_s| Refused { code: ProxyErrorCode::TooManySessions, wait_s };
-        if let Some(address) = address {
-            self.sessions.take(address, now_ms).map_err(refused)?;
-        }
-        self.global_sessions.take(ALL, now_ms).map_err(refused)
-    }
+/// The buckets of a request of `identity`; anonymous sessions also count against their address.
+pub fn request(limits: &Limits, identity: &str, anonymous: bool, address: Option<&str>) -> Vec<Check> {
+    let code = ProxyErrorCode::RateLimited;
+    let by_address = address.filter(|_| anonymous).map(|a| Check::new("address", a, limits.address, code));
+    by_address.into_iter().chain([Check::new("identity", identity, limits.identity, code)]).collect()
+}
 
-    /// Whether a request of `identity` may be served; anonymous sessions also count
-    /// against their address.
-    pub fn request(
-        &mut self,
-        identity: &str,
-        anonymous: bool,
-        address: Option<&str>,
-        now_ms: f64,
-    ) -> Result<(), Refused> {
-        let refused = |wait_s| Refused { code: ProxyErrorCode::RateLimited, wait_s };
-        if let (true, Some(address)) = (anonymous, address) {
-            self.address.take(address, now_ms).map_err(refused)?;
-        }
-        self.identity.take(identity, now_ms).map_err(refused)
-    }
-
-    /// Whether a callback from `address` may be looked at.
-    pub fn callback(&mut self, address: Option<&str>, now_ms: f64) -> Result<(), Refused> {
-        self.callbacks
-            .take(address.unwrap_or(ALL), now_ms)
-            .map_err(|wait_s| Refused { code: ProxyErrorCode::RateLimited, wait_s })
-    }
+/// The bucket of a callback from `address`.
+pub fn callback(limits: &Limits, address: Option<&str>) -> Vec<Check> {
+    alloc::vec![Check::new("callbacks", address.unwrap_or(ALL), limits.callbacks, ProxyErrorCode::RateLimited)]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proxy::shared::MemoryState;
+
+    /// The checks run in order against one memory store, as the shell runs them.
+    struct Admission(MemoryState);
+
+    impl Admission {
+        fn new(_: &Limits) -> Admission {
+            Admission(MemoryState::new(0.0))
+        }
+
+        fn run(&mut self, checks: Vec<Check>, now_ms: f64) -> Result<(), Refused> {
+            for check in checks {
+                if let Some(refused) = check.refusal(&self.0.run(&check.op(), now_ms)) {
+                    return Err(refused);
+                }
+            }
+            Ok(())
+        }
+
+        fn new_session(&mut self, address: Option<&str>, now_ms: f64) -> Result<(), Refused> {
+            self.run(new_session(&limits(), address), now_ms)
+        }
+
+        fn request(
+            &mut self,
+            identity: &str,
+            anonymous: bool,
+            address: Option<&str>,
+            now_ms: f64,
+        ) -> Result<(), Refused> {
+            self.run(request(&limits(), identity, anonymous, address), now_ms)
+        }
+
+        fn callback(&mut self, address: Option<&str>, now_ms: f64) -> Result<(), Refused> {
+            self.run(callback(&limits(), address), now_ms)
+        }
+    }
 
     fn limits() -> Limits {
         let l = |capacity, refill_per_second| RateLimit { capacity, refill_per_second };

@@ -104,6 +104,9 @@ error_codes! {
     ResultNotReady = "result_not_ready",
     /// The job has no result file at that output index (404).
     ResultNotFound = "result_not_found",
+    /// The shared `store` (Redis, a Durable Object) did not answer, so nothing that must be
+    /// counted or claimed once across proxies was done: a job, an upload, a delivery (503).
+    StoreUnavailable = "store_unavailable",
     /// The ready Worker's env holds a wrong config; `issues` name the settings (500).
     Misconfigured = "misconfigured",
 }

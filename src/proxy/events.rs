@@ -50,6 +50,11 @@ pub struct Event {
 }
 
 impl Event {
+    /// An event as a store made it.
+    pub fn new(id: String, seq: u64, at_ms: f64, data: String) -> Event {
+        Event { id, seq, at_ms, data }
+    }
+
     /// The order of the event in the process: later events have larger ones.
     pub fn seq(&self) -> u64 {
         self.seq

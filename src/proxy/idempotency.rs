@@ -4,18 +4,14 @@
 //! looks its job up first, but two copies in flight at once would both create a job. So
 //! the proxy remembers, for a short while, each CreateJob that carries a `customId` of the
 //! caller's: a copy with the same scoped `customId` and the same body gets the first one's
-//! answer (waiting for it while it is in flight) instead of a second job.
+//! answer (waiting for it while it is in flight) instead of a second job. The claims are kept
+//! in the shared state ([`super::shared`]), so that a copy sent to another instance is caught too.
 
 use alloc::string::String;
 
 use super::base64;
 use super::identity::SCOPE_PREFIX_CHARS;
 use super::signing::hmac_sha256;
-
-/// How long a CreateJob is remembered (in a [`super::recent::Recent`]): resends come within seconds.
-pub const REMEMBER_MS: f64 = 120_000.0;
-/// CreateJobs remembered at most; the oldest are forgotten first.
-pub const MAX_REMEMBERED: usize = 10_000;
 
 /// The key of a CreateJob: an HMAC over its scoped `customId` and its upstream body (the
 /// credentials left out), or `None` when the caller gave no `customId` of its own, so

@@ -26,6 +26,7 @@ pub mod route;
 pub mod scope;
 pub mod scrub;
 pub mod session;
+pub mod shared;
 pub mod signing;
 pub mod storage;
 pub mod uploads;

@@ -7,12 +7,12 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use std::collections::HashMap;
 
 use super::error_code::ProxyErrorCode;
 use super::reply::Reply;
 use super::scope::Scope;
 use super::scrub::Scrubber;
+use super::shared::Op;
 use super::storage::{extension_of, result_key, Storage, Store};
 use super::upstream;
 use crate::error::{Issue, IssueCode};
@@ -186,44 +186,24 @@ pub fn owned_job(answer: &Answer, scope: &Scope, scrubber: &Scrubber) -> Result<
     }
 }
 
-/// Uploads and bytes each identity has asked for today (UTC), for the daily quota.
-#[derive(Default)]
-pub struct DailyQuota {
-    day: i64,
-    used: HashMap<String, (u32, u64)>,
+/// The daily quota's count of an upload of `size` bytes by `identity` at `now_s` (the
+/// shared state keeps the counts: see [`super::shared`]).
+pub fn quota_op(identity: &str, size: u64, storage: &Storage, now_s: i64) -> Op {
+    Op::Quota {
+        key: identity.into(),
+        day: now_s.div_euclid(86_400),
+        size,
+        max_count: storage.daily_uploads,
+        max_bytes: storage.daily_upload_bytes,
+    }
 }
 
-/// Identities tracked at most in one day: beyond them new identities are refused
-/// uploads until the next day rather than let the map grow.
-pub const MAX_TRACKED: usize = 100_000;
-
-impl DailyQuota {
-    /// Counts an upload of `size` bytes for `identity`, or refuses it (429) when it would
-    /// pass `storage`'s daily limits.
-    pub fn take(&mut self, identity: &str, size: u64, storage: &Storage, now_s: i64) -> Result<(), Reply> {
-        let day = now_s.div_euclid(86_400);
-        if day != self.day {
-            self.day = day;
-            self.used.clear();
-        }
-        let refused = || {
-            let wait = (day + 1) * 86_400 - now_s;
-            let mut seconds = String::new();
-            crate::error::push_number(&mut seconds, wait.max(1) as u64);
-            Reply::error(429, ProxyErrorCode::UploadQuotaExceeded, "the daily upload quota is used up")
-                .with_header("retry-after", seconds)
-        };
-        if !self.used.contains_key(identity) && self.used.len() >= MAX_TRACKED {
-            return Err(refused());
-        }
-        let (count, bytes) = self.used.entry(identity.into()).or_default();
-        if *count >= storage.daily_uploads || bytes.saturating_add(size) > storage.daily_upload_bytes {
-            return Err(refused());
-        }
-        *count += 1;
-        *bytes += size;
-        Ok(())
-    }
+/// The 429 of a used-up quota, allowed again in `wait_s` (at the next UTC day).
+pub fn quota_exceeded(wait_s: u32) -> Reply {
+    let mut seconds = String::new();
+    crate::error::push_number(&mut seconds, u64::from(wait_s));
+    Reply::error(429, ProxyErrorCode::UploadQuotaExceeded, "the daily upload quota is used up")
+        .with_header("retry-after", seconds)
 }
 
 /// `2026-12-01T20:18:41Z` for seconds since the epoch.
@@ -328,17 +308,23 @@ mod tests {
     #[test]
     fn the_daily_quota_counts_uploads_and_bytes_per_identity() {
         let storage = storage();
-        let mut quota = DailyQuota::default();
+        let mut state = crate::proxy::shared::MemoryState::new(0.0);
         let day = 20_000 * 86_400;
+        let mut take = |identity: &str, size, now_s: i64| match state
+            .run(&quota_op(identity, size, &storage, now_s), now_s as f64 * 1000.0)
+        {
+            crate::proxy::shared::Outcome::Refused { wait_s } => Err(quota_exceeded(wait_s)),
+            _ => Ok(()),
+        };
         for _ in 0..3 {
-            quota.take("anon:a", 10, &storage, day).unwrap();
+            take("anon:a", 10, day).unwrap();
         }
-        let refused = quota.take("anon:a", 10, &storage, day + 3600).unwrap_err();
+        let refused = take("anon:a", 10, day + 3600).unwrap_err();
         assert_eq!((refused.status, refused.error_code().as_deref()), (429, Some("upload_quota_exceeded")));
         assert!(refused.headers.iter().any(|(n, v)| *n == "retry-after" && v == "82800"));
-        assert_eq!(quota.take("anon:b", 1001, &storage, day).unwrap_err().status, 429, "bytes too");
-        quota.take("anon:b", 1000, &storage, day).unwrap();
-        quota.take("anon:a", 10, &storage, day + 86_400).unwrap();
+        assert_eq!(take("anon:b", 1001, day).unwrap_err().status, 429, "bytes too");
+        take("anon:b", 1000, day).unwrap();
+        take("anon:a", 10, day + 86_400).unwrap();
     }
 
     #[test]

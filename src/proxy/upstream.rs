@@ -108,9 +108,49 @@ pub fn for_caller(action: Action, answer: &Answer, scope: &Scope, config: &Proxy
     }
 }
 
+/// An upstream answer as the shared store keeps it for copies of its CreateJob. The answer
+/// as received: it holds the job, never the credentials, which go only in requests.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredAnswer {
+    status: u16,
+    retry_after: Option<String>,
+    text: String,
+}
+
+/// `answer` as JSON for the store: `{"status", "retryAfter", "text"}`.
+pub fn answer_to_store(answer: &Answer) -> String {
+    let Answer { status, retry_after, text } = answer.clone();
+    to_value(&StoredAnswer { status, retry_after, text }).to_json()
+}
+
+/// The answer [`answer_to_store`] kept, or `None` when the text is not one.
+pub fn stored_answer(text: &str) -> Option<Answer> {
+    let StoredAnswer { status, retry_after, text } = Value::parse(text).ok()?.decode().ok()?;
+    (100..600).contains(&status).then_some(Answer { status, retry_after, text })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_answer_is_the_answer() {
+        let answer =
+            Answer { status: 200, retry_after: None, text: r#"{"createJobResponse":{"job":{"id":"j"}}}"#.into() };
+        let stored = answer_to_store(&answer);
+        assert_eq!(
+            stored,
+            r#"{"status":200,"retryAfter":null,"text":"{\"createJobResponse\":{\"job\":{\"id\":\"j\"}}}"}"#
+        );
+        let back = stored_answer(&stored).unwrap();
+        assert_eq!((back.status, back.retry_after, back.text), (answer.status, answer.retry_after, answer.text));
+        let with_wait = Answer { status: 201, retry_after: Some("3".into()), text: String::new() };
+        assert_eq!(stored_answer(&answer_to_store(&with_wait)).unwrap().retry_after.as_deref(), Some("3"));
+        for bad in ["", "{}", r#"{"status":99,"text":""}"#, r#"{"status":200}"#, r#"{"status":"200","text":""}"#] {
+            assert!(stored_answer(bad).is_none(), "{bad}");
+        }
+    }
     use crate::model::{GetJobRequest, Request};
 
     fn config(gateway: bool) -> ProxyConfig {

@@ -10,6 +10,7 @@ use super::identity::prefix_of;
 use super::reply::Reply;
 use super::scope::Scope;
 use super::scrub::Scrubber;
+use super::shared::{ClaimSet, Op};
 use super::signing::{webhook_signature, WebhookFault};
 use crate::error::{Issue, IssueCode};
 use crate::model::response::add_status;
@@ -102,11 +103,13 @@ pub fn plan(
     Ok(Delivery { target, id, timestamp, signature, body })
 }
 
-/// Delivered callbacks remembered against replays, at most; the oldest are forgotten first.
+/// The claim of a callback's delivery in the shared state ([`super::shared::ClaimSet::Delivered`]).
 /// Keyed by the job's id alone: a callback is forwarded only for a finished job, and a
 /// finished job's state never changes again, so a second callback for a delivered job is
 /// a replay, refused before it costs a GetJob upstream.
-pub const MAX_DELIVERED: usize = 10_000;
+pub fn delivery_claim(job_id: &str) -> Op {
+    Op::Claim { set: ClaimSet::Delivered, key: job_id.into(), pending: false }
+}
 
 /// What a callback's body claims: which job, with which `customId`. Only a claim: the
 /// job is re-read from the upstream before anything is believed.

@@ -1,6 +1,6 @@
 //! The proxy's config as JavaScript hands it over: an object whose data the core reads
-//! (`ProxyConfig::from_value`) and whose functions (`authenticate`, `fetch`) stay beside
-//! it; and `configFromEnv`. The `ProxyConfig` TypeScript lives here too.
+//! (`ProxyConfig::from_value`) and whose functions (`authenticate`, `fetch`) and shared
+//! `store` object stay beside it; and `configFromEnv`. The `ProxyConfig` TypeScript lives here too.
 
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -12,11 +12,13 @@ use crate::model::read::join;
 use crate::model::Value;
 use crate::proxy::config::{self, ProxyConfig};
 
-/// The functions of a config: they are not data, so they are read beside the tree.
+/// The functions and objects of a config: they are not data, so they are read beside the tree.
 #[derive(Default)]
 pub struct Hooks {
     pub authenticate: Option<Function>,
     pub fetch: Option<Function>,
+    /// The shared state's store (see `shared_store`), checked by its reader.
+    pub store: Option<JsValue>,
 }
 
 /// The config object as the core's tree, and its functions beside it.
@@ -44,6 +46,12 @@ pub fn read_config(config: &JsValue) -> Result<(ProxyConfig, Hooks), Error> {
             continue;
         }
         if value.is_undefined() {
+            continue;
+        }
+        if name == "store" {
+            if !value.is_null() {
+                hooks.store = Some(value);
+            }
             continue;
         }
         match from_js(&value) {
@@ -120,6 +128,13 @@ export interface ProxyConfig {
    * Node servers pass `nodeFetch` from js/proxy-server.js.
    */
   fetch?: (request: RequestLike) => Promise<ResponseLike>;
+  /**
+   * Where the rate limits, the resent-CreateJob guard, delivered callbacks, upload quotas and
+   * job events live when several proxies must act as one: `redisStore(url)` from
+   * `singing-cloning/proxy-redis` (Node), or the Worker's Durable Object (`singing-cloning/proxy-workerd`).
+   * This process's memory when absent.
+   */
+  store?: ProxyStore;
   /** Whether trained models are visible to every identity or only to their trainer: `per-identity` by default. */
   models?: 'shared' | 'per-identity';
   policy?: {
@@ -188,6 +203,16 @@ export interface ProxyConfig {
      */
     repositories?: Record<string, string>;
   };
+}
+
+/**
+ * A store of the proxy's shared state. `run` takes one operation's JSON and resolves to its
+ * outcome's JSON, each atomic; it rejects when the store is unreachable. `listen` calls
+ * `onEvent` with each job event of `scope` recorded by any proxy, until `signal` aborts.
+ */
+export interface ProxyStore {
+  run(op: string): Promise<string>;
+  listen?(scope: string, onEvent: (event: string) => void, signal: AbortSignal): void;
 }
 
 /**

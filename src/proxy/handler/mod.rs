@@ -5,6 +5,7 @@
 
 mod js_config;
 mod platform;
+mod shared_store;
 mod stream;
 mod verify;
 
@@ -19,57 +20,47 @@ use web_sys::{ReadableStream, Request as JsRequest};
 
 use self::js_config::{read_config, Hooks};
 use self::platform::{check_target, header, platform_address, random_bytes, read_limited, to_response};
-use self::stream::Streams;
-use super::admission::{self, Admission};
+use self::shared_store::{SharedStore, StoreDown};
+use self::stream::{Listener, Source, Streams};
+use super::admission::{self, Check};
 use super::config::ProxyConfig;
 use super::cors::{self, Origin};
 use super::error_code::ProxyErrorCode;
-use super::events::{self, Events};
-use super::idempotency::{MAX_REMEMBERED, REMEMBER_MS};
+use super::events;
 use super::identity;
 use super::listing::ModelListing;
 use super::outbound::{self, StreamError};
 use super::plan::{self, Planned, Way};
-use super::recent::Recent;
 use super::reply::Reply;
 use super::route::{self, Endpoint, Route};
 use super::scope::Scope;
 use super::scrub::Scrubber;
 use super::session::{self, Caller, HookAnswer};
+use super::shared::{ClaimSet, Op, Outcome, PENDING_MS};
 use super::signing;
 use super::storage::{Storage, Store};
-use super::uploads::{self, DailyQuota};
+use super::uploads;
 use super::upstream::{self, Outgoing};
-use super::webhook::{self, MAX_DELIVERED};
+use super::webhook;
 use crate::error::{Error, IssueCode};
 use crate::model::{Action, Envelope, GetJobRequest, Request, Value};
-use crate::transport::{now_ms, Answer};
+use crate::transport::{now_ms, sleep, Answer};
 
 /// The most of a callback target's answer read: only its status matters.
 const WEBHOOK_ANSWER_BYTES: Option<usize> = None;
 
-/// A CreateJob sent upstream: `done` resolves once its answer is in `answer` (a 2xx
-/// answer only; a failure leaves it empty, and copies waiting on it send their own).
-struct CreateInFlight {
-    done: Promise,
-    answer: Rc<RefCell<Option<Answer>>>,
-}
+/// How often a copy of a CreateJob in flight looks for the first one's answer.
+const CLAIM_POLL_MS: u32 = 50;
 
 struct State {
     config: ProxyConfig,
     authenticate: Option<Function>,
     /// The config's `fetch`, replacing the global one for every outgoing request.
     fetch: Option<Function>,
-    admission: RefCell<Admission>,
-    /// Jobs whose callbacks were delivered (or are being delivered), against replays.
-    delivered: RefCell<Recent<()>>,
-    creates: RefCell<Recent<CreateInFlight>>,
-    /// Each identity's uploads today, against the daily quota.
-    uploads: RefCell<DailyQuota>,
+    /// Rate limits, claims, quotas and job events: in memory, or shared with other proxies.
+    shared: Rc<SharedStore>,
     scrubber: Scrubber,
     webhook_key: Vec<u8>,
-    /// The job events of every scope, for replay (see [`events`]).
-    events: Rc<RefCell<Events>>,
     /// The open event streams.
     streams: Rc<RefCell<Streams>>,
     /// Whether a request may write to another's event stream (not on Workers): then events
@@ -88,15 +79,17 @@ impl ProxyHandler {
     /// Checks the config; throws a `validation` error naming every wrong field.
     #[wasm_bindgen(constructor)]
     pub fn new(#[wasm_bindgen(unchecked_param_type = "ProxyConfig")] config: JsValue) -> Result<ProxyHandler, JsValue> {
-        let (config, Hooks { authenticate, fetch }) = read_config(&config)?;
+        let (config, Hooks { authenticate, fetch, store }) = read_config(&config)?;
+        let shared = match store {
+            Some(store) => SharedStore::external(store).ok_or_else(|| {
+                Error::validation("config.store", IssueCode::Type, "must be an object with a run function")
+            })?,
+            None => SharedStore::memory(),
+        };
         let state = State {
             scrubber: Scrubber::new(&config.secrets()),
             webhook_key: signing::webhook_key(config.webhook_secret()),
-            admission: RefCell::new(Admission::new(&config.limits)),
-            delivered: RefCell::new(Recent::new(f64::INFINITY, MAX_DELIVERED)),
-            creates: RefCell::new(Recent::new(REMEMBER_MS, MAX_REMEMBERED)),
-            uploads: RefCell::default(),
-            events: Rc::new(RefCell::new(Events::with_defaults(now_ms()))),
+            shared: Rc::new(shared),
             streams: Rc::default(),
             push_events: platform::shares_io_across_requests(),
             config,
@@ -120,7 +113,7 @@ impl ProxyHandler {
             let Ok(request) = request.dyn_into::<JsRequest>() else {
                 return Err(Error::validation("request", IssueCode::Type, "must be a fetch Request").into());
             };
-            let Outcome { reply, stream } = handle(&state, &request, &platform_address(&info)).await;
+            let Handled { reply, stream } = handle(&state, &request, &platform_address(&info)).await;
             Ok(to_response(reply, stream.as_ref(), &state.scrubber).into())
         })
     }
@@ -133,18 +126,18 @@ struct Client {
 }
 
 /// A reply, and the stream that is its body when it has one (the events route).
-struct Outcome {
+struct Handled {
     reply: Reply,
     stream: Option<ReadableStream>,
 }
 
-impl From<Reply> for Outcome {
-    fn from(reply: Reply) -> Outcome {
-        Outcome { reply, stream: None }
+impl From<Reply> for Handled {
+    fn from(reply: Reply) -> Handled {
+        Handled { reply, stream: None }
     }
 }
 
-async fn handle(state: &State, request: &JsRequest, platform: &Option<String>) -> Outcome {
+async fn handle(state: &State, request: &JsRequest, platform: &Option<String>) -> Handled {
     let config = &state.config;
     // The proxy's own origin is the configured public URL's, never one made from `Host`:
     // a page on a rebound name sends a matching Host and Origin.
@@ -161,7 +154,7 @@ async fn handle(state: &State, request: &JsRequest, platform: &Option<String>) -
     outcome
 }
 
-async fn dispatch(state: &State, request: &JsRequest, origin: &Origin, client: &Client) -> Outcome {
+async fn dispatch(state: &State, request: &JsRequest, origin: &Origin, client: &Client) -> Handled {
     let config = &state.config;
     let url = request.url();
     let admitted = route::admit(
@@ -185,37 +178,39 @@ async fn dispatch(state: &State, request: &JsRequest, origin: &Origin, client: &
 
 /// `GET {prefix}/events`: the caller's job events as Server-Sent Events, identified and
 /// admitted once, at connect, like every route.
-async fn job_events(state: &State, request: &JsRequest, url: &str, client: &Client) -> Outcome {
+async fn job_events(state: &State, request: &JsRequest, url: &str, client: &Client) -> Handled {
     let config = &state.config;
     let caller = match identify(state, request, url, client).await {
         Ok(caller) => caller,
         Err(reply) => return reply.into(),
     };
-    // The borrow ends within the statement: no await holds it.
-    let admitted =
-        state.admission.borrow_mut().request(&caller.identity, caller.anonymous, client.address.as_deref(), now_ms());
-    if let Err(refused) = admitted {
-        let reply = refused.reply();
-        return match caller.set_cookie {
-            Some(cookie) => reply.with_header("set-cookie", cookie),
-            None => reply,
-        }
-        .into();
+    let checks = admission::request(&config.limits, &caller.identity, caller.anonymous, client.address.as_deref());
+    if let Err(reply) = admit(state, checks).await {
+        return with_cookie(reply, &caller).into();
     }
     let scope = identity::scope_prefix(&config.proxy_secret, &caller.identity);
     if stream::open_of(&state.streams, &scope) >= events::MAX_STREAMS_PER_SCOPE {
         return events::too_many_streams().into();
     }
-    let last = header(request, "last-event-id");
-    // The borrow ends within the statement: no await holds it.
-    let (missed, latest) = {
-        let mut buffer = state.events.borrow_mut();
-        (buffer.replay(&scope, last.as_deref(), now_ms()), buffer.latest())
+    // With a shared store, the stream listens before the replay is read, so that nothing
+    // recorded in between is lost (the cursor drops what the replay already had).
+    let source = match state.shared.listens() {
+        true => match Listener::start(&state.shared, &scope) {
+            Some(listener) => Source::Listened(listener),
+            None => Source::Memory(state.shared.clone()),
+        },
+        false => Source::Memory(state.shared.clone()),
     };
-    let first: String = missed.iter().map(events::Event::to_sse).collect();
-    let cursor = missed.last().map_or(latest, events::Event::seq);
+    let last = header(request, "last-event-id");
+    let replay = Op::Replay { scope: scope.clone(), last_event_id: last };
+    let (missed, latest) = match state.shared.run(&replay).await {
+        Ok(Outcome::Events { events, latest }) => (events, latest),
+        _ => (Vec::new(), 0),
+    };
+    let first: String = missed.iter().map(|e| events::Event::from(e.clone()).to_sse()).collect();
+    let cursor = missed.last().map_or(latest, |e| e.seq);
     let heartbeat = config.events_heartbeat_ms;
-    let Some(stream) = stream::open(&state.streams, &state.events, scope, first, cursor, heartbeat) else {
+    let Some(stream) = stream::open(&state.streams, source, scope, first, cursor, heartbeat) else {
         return Reply::error(500, ProxyErrorCode::NoReadableStream, "the platform could not make a ReadableStream")
             .into();
     };
@@ -225,24 +220,32 @@ async fn job_events(state: &State, request: &JsRequest, url: &str, client: &Clie
     if let Some(cookie) = caller.set_cookie {
         reply = reply.with_header("set-cookie", cookie);
     }
-    Outcome { reply, stream: Some(stream) }
+    Handled { reply, stream: Some(stream) }
 }
 
 /// Records jobs of `scope` as their caller sees them, and sends the events they make to
-/// the scope's open streams.
-fn record(state: &State, scope: &str, jobs: &[Value]) {
-    let now = now_ms();
-    // The borrow ends before any stream is written to.
+/// the scope's open streams (a shared store sends them to every proxy's streams itself).
+async fn record(state: &State, scope: &str, jobs: &[Value]) {
     let mut made = false;
-    {
-        let mut buffer = state.events.borrow_mut();
-        for job in jobs {
-            made |= buffer.record(scope, job, now).is_some();
+    for job in jobs {
+        let op = Op::Record { scope: scope.into(), job: job.to_json() };
+        made |= matches!(state.shared.run(&op).await, Ok(Outcome::Events { events, .. }) if !events.is_empty());
+    }
+    if made && state.push_events && !state.shared.listens() {
+        stream::send(&state.streams, scope);
+    }
+}
+
+/// Takes a token from each bucket of `checks` in order; the first refusal is the answer.
+async fn admit(state: &State, checks: Vec<Check>) -> Result<(), Reply> {
+    for check in checks {
+        // Rate limits never fail closed: without the store, this process's memory counts.
+        let outcome = state.shared.run(&check.op()).await.map_err(|down| down.reply())?;
+        if let Some(refused) = check.refusal(&outcome) {
+            return Err(refused.reply());
         }
     }
-    if made && state.push_events {
-        stream::send(&state.streams, &state.events, scope);
-    }
+    Ok(())
 }
 
 async fn read_body(state: &State, request: &JsRequest) -> Result<Vec<u8>, Reply> {
@@ -262,9 +265,7 @@ async fn identify(state: &State, request: &JsRequest, url: &str, client: &Client
     if let Some(caller) = session::from_cookie(&state.config, header(request, "cookie").as_deref(), now_s) {
         return Ok(caller);
     }
-    // The borrow ends within the statement: no await holds it.
-    let allowed = state.admission.borrow_mut().new_session(client.address.as_deref(), now_ms());
-    allowed.map_err(|refused| refused.reply())?;
+    admit(state, admission::new_session(&state.config.limits, client.address.as_deref())).await?;
     let random = random_bytes().ok_or_else(no_random_source)?;
     Ok(session::new_session(&state.config, &random, now_s, url))
 }
@@ -301,12 +302,11 @@ fn require_json(request: &JsRequest) -> Result<(), Reply> {
 /// session's cookie too, so that the next request is the same caller.
 async fn admitted_caller(state: &State, request: &JsRequest, url: &str, client: &Client) -> Result<Caller, Reply> {
     let caller = identify(state, request, url, client).await?;
-    // The borrow ends within the statement: no await holds it.
-    let admitted =
-        state.admission.borrow_mut().request(&caller.identity, caller.anonymous, client.address.as_deref(), now_ms());
-    match admitted {
+    let checks =
+        admission::request(&state.config.limits, &caller.identity, caller.anonymous, client.address.as_deref());
+    match admit(state, checks).await {
         Ok(()) => Ok(caller),
-        Err(refused) => Err(with_cookie(refused.reply(), &caller)),
+        Err(reply) => Err(with_cookie(reply, &caller)),
     }
 }
 
@@ -352,7 +352,7 @@ async fn identified_api(state: &State, request: &JsRequest, endpoint: Endpoint, 
     // What the caller is told of its jobs is news for its event streams too.
     if (200..300).contains(&reply.status) && matches!(action, Action::CreateJob | Action::GetJob | Action::ListJobs) {
         if let Some(body) = reply.body.as_deref() {
-            record(state, &scope.prefix, &events::jobs_of_answer(action, body));
+            record(state, &scope.prefix, &events::jobs_of_answer(action, body)).await;
         }
     }
     reply
@@ -400,37 +400,43 @@ async fn upload(
 ) -> Result<Reply, Reply> {
     let bytes = read_body(state, request).await?;
     let asked = uploads::read_request(&bytes, storage.max_upload_bytes)?;
-    // The borrow ends within the statement: no await holds it.
-    state.uploads.borrow_mut().take(identity, asked.size, storage, now_s)?;
+    let quota = uploads::quota_op(identity, asked.size, storage, now_s);
+    if let Outcome::Refused { wait_s } = state.shared.run(&quota).await.map_err(|down| down.reply())? {
+        return Err(uploads::quota_exceeded(wait_s));
+    }
     let random = random_bytes().ok_or_else(no_random_source)?;
     let prefix = identity::scope_prefix(&state.config.proxy_secret, identity);
     Ok(uploads::presign_upload(store, storage, &prefix, &random, &asked, now_s))
 }
 
-/// Forwards a CreateJob, unless the same one was sent moments ago (the same `key`): then
-/// its answer is given again, once it is in (see [`super::idempotency`]).
+/// Forwards a CreateJob, unless the same one was sent moments ago (the same `key`), to
+/// this proxy or another sharing its store: then its answer is given again, once it is in
+/// (see [`super::idempotency`]). Without the store, no CreateJob is sent (503).
 async fn create_once(state: &State, envelope: &Envelope, key: String) -> Result<Answer, Reply> {
-    // The borrow ends within the statement: no await holds it.
-    let earlier = state.creates.borrow_mut().get(&key, now_ms()).map(|f| (f.done.clone(), f.answer.clone()));
-    if let Some((done, answer)) = earlier {
-        let _ = JsFuture::from(done).await;
-        if let Some(answer) = answer.borrow().clone() {
-            return Ok(answer);
+    let claim = Op::Claim { set: ClaimSet::Create, key: key.clone(), pending: true };
+    let deadline = now_ms() + PENDING_MS;
+    loop {
+        match state.shared.run(&claim).await.map_err(|down| down.reply())? {
+            Outcome::Claimed => break,
+            Outcome::Held { value: Some(answer) } => {
+                return upstream::stored_answer(&answer).ok_or_else(|| StoreDown.reply());
+            }
+            // The first copy is in flight: its answer comes soon, or its claim lapses.
+            Outcome::Held { value: None } if now_ms() < deadline => {
+                let _ = sleep(CLAIM_POLL_MS, None).await;
+            }
+            _ => return Err(StoreDown.reply()),
         }
-        return forward(state, envelope).await;
     }
-    let mut resolve = None;
-    let done = Promise::new(&mut |resolve_fn, _reject| resolve = Some(resolve_fn));
-    let answer = Rc::new(RefCell::new(None));
-    state.creates.borrow_mut().insert(key.clone(), now_ms(), CreateInFlight { done, answer: answer.clone() });
     let result = forward(state, envelope).await;
-    match &result {
-        Ok(sent) if (200..300).contains(&sent.status) => *answer.borrow_mut() = Some(sent.clone()),
-        _ => state.creates.borrow_mut().remove(&key),
-    }
-    if let Some(resolve) = resolve {
-        let _ = resolve.call0(&JsValue::UNDEFINED);
-    }
+    let done = match &result {
+        Ok(sent) if (200..300).contains(&sent.status) => {
+            Op::Settle { set: ClaimSet::Create, key, value: upstream::answer_to_store(sent) }
+        }
+        _ => Op::Release { set: ClaimSet::Create, key },
+    };
+    // Should the store fail here, the claim lapses after PENDING_MS: copies wait till then.
+    let _ = state.shared.run(&done).await;
     result
 }
 
@@ -463,10 +469,8 @@ async fn list_models(state: &State, asked: &crate::model::ListModelsRequest, sco
 /// A callback from the upstream: token checked, job re-read, then forwarded signed.
 async fn callback_in(state: &State, request: &JsRequest, token: &str, client: &Client) -> Reply {
     let config = &state.config;
-    // The borrow ends within the statement: no await holds it.
-    let admitted = state.admission.borrow_mut().callback(client.address.as_deref(), now_ms());
-    if let Err(refused) = admitted {
-        return refused.reply();
+    if let Err(reply) = admit(state, admission::callback(&config.limits, client.address.as_deref())).await {
+        return reply;
     }
     let bytes = match read_body(state, request).await {
         Ok(bytes) => bytes,
@@ -480,19 +484,34 @@ async fn callback_in(state: &State, request: &JsRequest, token: &str, client: &C
     let Some(target) = super::callback::open(&config.proxy_secret, token, &claim.custom_id) else {
         return webhook::forged();
     };
-    // A replay of a delivered callback is refused before it costs a GetJob upstream.
-    if state.delivered.borrow_mut().get(&claim.job_id, now_ms()).is_some() {
-        return webhook::already_delivered();
+    // A replay of a delivered callback is refused before it costs a GetJob upstream; the
+    // claim is held while this one is looked at, and kept once delivered (or recorded final).
+    match state.shared.run(&webhook::delivery_claim(&claim.job_id)).await {
+        Ok(Outcome::Claimed) => {}
+        Ok(_) => return webhook::already_delivered(),
+        Err(down) => return down.reply(),
     }
+    let (reply, keep) = claimed_callback(state, &claim, token, &target).await;
+    if !keep {
+        let _ = state.shared.run(&Op::Release { set: ClaimSet::Delivered, key: claim.job_id.clone() }).await;
+    }
+    reply
+}
+
+/// A callback whose delivery this proxy has claimed: the job re-read and recorded, then
+/// forwarded signed to its target. With whether the claim is to be kept (a delivery made,
+/// or a finished job's events recorded).
+async fn claimed_callback(state: &State, claim: &webhook::Claim, token: &str, target: &str) -> (Reply, bool) {
+    let config = &state.config;
     let reread = Envelope::new(Request::GetJob(GetJobRequest { id: claim.job_id.clone() }));
     let job = match forward(state, &reread).await.and_then(|answer| webhook::reread_job(&answer)) {
         Ok(job) => job,
-        Err(reply) => return reply,
+        Err(reply) => return (reply, false),
     };
     // The job is the upstream's own now, and its token verified: news for its caller's streams.
     let job_state = match webhook::verify(&job, &claim.custom_id, token, &config.prefix) {
         Ok(job_state) => job_state,
-        Err(reply) => return reply,
+        Err(reply) => return (reply, false),
     };
     if let Some(prefix) = super::identity::prefix_of(&claim.custom_id) {
         let scope = Scope {
@@ -501,15 +520,12 @@ async fn callback_in(state: &State, request: &JsRequest, token: &str, client: &C
             files: config.storage.is_some(),
         };
         let restore = |custom_id: &str, url: &str| upstream::restore_callback(config, custom_id, url);
-        record(state, prefix, &[events::job_for_caller(&job, &scope, &restore, &state.scrubber)]);
+        record(state, prefix, &[events::job_for_caller(&job, &scope, &restore, &state.scrubber)]).await;
     }
     if target == super::callback::EVENTS_ONLY {
         // Nothing to forward. A finished job's callback is remembered like a delivery, so
         // that a replay costs no GetJob.
-        if job_state.is_final() {
-            state.delivered.borrow_mut().insert(claim.job_id.clone(), now_ms(), ());
-        }
-        return webhook::recorded();
+        return (webhook::recorded(), job_state.is_final());
     }
     let cx = webhook::Context {
         prefix: &config.prefix,
@@ -518,16 +534,13 @@ async fn callback_in(state: &State, request: &JsRequest, token: &str, client: &C
         key: &state.webhook_key,
         scrubber: &state.scrubber,
     };
-    let delivery = match webhook::plan(&job, &claim.custom_id, token, target, (now_ms() / 1000.0) as u64, &cx) {
+    let delivery = match webhook::plan(&job, &claim.custom_id, token, target.into(), (now_ms() / 1000.0) as u64, &cx) {
         Ok(delivery) => delivery,
-        Err(reply) => return reply,
+        Err(reply) => return (reply, false),
     };
     if check_target(&delivery.target, &config.callback_targets).is_err() {
-        return Reply::error(403, ProxyErrorCode::CallbackNotAllowed, "the callback target is no longer allowed");
-    }
-    // Recorded before sending, so that a replay arriving meanwhile is refused too.
-    if !state.delivered.borrow_mut().insert(claim.job_id.clone(), now_ms(), ()) {
-        return webhook::already_delivered();
+        let reply = Reply::error(403, ProxyErrorCode::CallbackNotAllowed, "the callback target is no longer allowed");
+        return (reply, false);
     }
     let headers = [
         ("webhook-id", delivery.id.as_str()),
@@ -539,8 +552,5 @@ async fn callback_in(state: &State, request: &JsRequest, token: &str, client: &C
         outbound::post(&delivery.target, &delivery.body, &headers, timeout, WEBHOOK_ANSWER_BYTES, state.fetch.as_ref())
             .await;
     let accepted = matches!(&sent, Ok(answer) if (200..300).contains(&answer.status));
-    if !accepted {
-        state.delivered.borrow_mut().remove(&claim.job_id);
-    }
-    webhook::delivered(accepted)
+    (webhook::delivered(accepted), accepted)
 }

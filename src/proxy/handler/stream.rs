@@ -3,12 +3,15 @@
 //! forgotten, timer and closures with it, when the client goes (the stream's `cancel`).
 //! I/O only: what is written is decided in [`crate::proxy::events`].
 //!
-//! Each stream has a cursor (the last event it was given) and catches up from the buffer,
-//! so an event is written once whichever path gets there first: the request that records
-//! it (at once, where the platform lets one request write to another's stream: Node,
-//! Deno), or the stream's own timer, in its own request (Workers forbid one request's I/O
-//! on another's objects, and such a write breaks the stream, so there the timer is the
-//! only way: see [`super::platform::shares_io_across_requests`]).
+//! Each stream has a cursor (the last event it was given), so an event is written once
+//! whichever path gets there first. Its events come from one of two sources:
+//! - this process's memory (no shared store): the request that records an event writes it
+//!   at once where the platform lets one request write to another's stream (Node, Deno), and
+//!   the stream's own timer catches up from the buffer in its own request (Workers forbid one
+//!   request's I/O on another's objects, and such a write breaks the stream: see
+//!   [`super::platform::shares_io_across_requests`]);
+//! - a shared store's `listen` (Redis, a Durable Object): the stream's own subscription, whose
+//!   events arrive in the stream's own request and are written at once.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -16,9 +19,10 @@ use std::rc::Rc;
 use js_sys::{Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{ReadableStream, ReadableStreamDefaultController};
+use web_sys::{AbortController, ReadableStream, ReadableStreamDefaultController};
 
-use crate::proxy::events::{Events, HEARTBEAT};
+use super::shared_store::{event_of, SharedStore};
+use crate::proxy::events::{Event, HEARTBEAT};
 use crate::transport::now_ms;
 
 #[wasm_bindgen]
@@ -61,11 +65,16 @@ impl Feed {
         written
     }
 
-    /// Writes the scope's events after the cursor, advancing it past each one written.
-    fn catch_up(&self, events: &RefCell<Events>) {
-        // The borrow ends before anything is written.
-        let missed = events.borrow_mut().since(&self.scope, self.cursor.get(), now_ms());
+    /// Writes the scope's events after the cursor from `source`, advancing it past each one written.
+    fn catch_up(&self, source: &Source) {
+        let missed = match source {
+            Source::Memory(shared) => shared.since(&self.scope, self.cursor.get()),
+            Source::Listened(listener) => listener.queue.take(),
+        };
         for event in missed {
+            if event.seq() <= self.cursor.get() {
+                continue;
+            }
             if !self.write(&event.to_sse()) {
                 return;
             }
@@ -74,10 +83,67 @@ impl Feed {
     }
 }
 
+/// What a store's `listen` calls with each event's JSON.
+type OnEvent = Closure<dyn FnMut(String)>;
+
+/// Where a stream's events come from.
+pub enum Source {
+    /// This process's memory.
+    Memory(Rc<SharedStore>),
+    /// The stream's own subscription to a shared store.
+    Listened(Rc<Listener>),
+}
+
+/// A stream's subscription to the shared store's events of its scope: events queue here until
+/// the stream is open, then are written as they come.
+pub struct Listener {
+    queue: RefCell<Vec<Event>>,
+    feed: RefCell<Option<Rc<Feed>>>,
+    controller: AbortController,
+    /// Set once the store listens; the closure holds the listener weakly.
+    on_event: RefCell<Option<OnEvent>>,
+}
+
+impl Listener {
+    /// Subscribes to `scope`'s events, or `None` when the store cannot listen.
+    pub fn start(shared: &SharedStore, scope: &str) -> Option<Rc<Listener>> {
+        let controller = AbortController::new().ok()?;
+        let listener = Rc::new(Listener {
+            queue: RefCell::default(),
+            feed: RefCell::default(),
+            controller,
+            on_event: RefCell::default(),
+        });
+        // A weak reference: the stream owns the listener, and the closure must not keep it.
+        let weak = Rc::downgrade(&listener);
+        let on_event = OnEvent::new(move |text: String| {
+            let (Some(listener), Some(event)) = (weak.upgrade(), event_of(&text)) else { return };
+            listener.queue.borrow_mut().push(event);
+            let feed = listener.feed.borrow().clone();
+            if let Some(feed) = feed {
+                feed.catch_up(&Source::Listened(listener.clone()));
+            }
+        });
+        let signal = listener.controller.signal();
+        if !shared.listen(scope, on_event.as_ref().unchecked_ref(), &signal) {
+            return None;
+        }
+        *listener.on_event.borrow_mut() = Some(on_event);
+        Some(listener)
+    }
+
+    /// Ends the subscription.
+    fn stop(&self) {
+        self.controller.abort();
+        self.feed.borrow_mut().take();
+    }
+}
+
 /// One open connection.
 struct Open {
     id: u64,
     feed: Rc<Feed>,
+    source: Rc<Source>,
     timer: JsValue,
     /// Kept alive as long as the timer calls it; dropped after `clearInterval`.
     _tick: Closure<dyn FnMut()>,
@@ -91,10 +157,11 @@ pub struct Streams {
 }
 
 /// Opens a stream for `scope`: `first` (the replay) at once, whose last event is
-/// `cursor`, then the scope's later events, and [`HEARTBEAT`] after `heartbeat_ms` without a write.
+/// `cursor`, then the scope's later events from `source`, and [`HEARTBEAT`] after
+/// `heartbeat_ms` without a write.
 pub fn open(
     streams: &Rc<RefCell<Streams>>,
-    events: &Rc<RefCell<Events>>,
+    source: Source,
     scope: String,
     first: String,
     cursor: u64,
@@ -106,23 +173,30 @@ pub fn open(
         all.next
     };
     let on_start = streams.clone();
-    let events = events.clone();
+    let source = Rc::new(source);
     // `start` is called once, from the constructor: a one-shot closure frees itself.
     let start = Closure::once_into_js(move |controller: ReadableStreamDefaultController| {
         let feed = Rc::new(Feed { scope, controller, cursor: Cell::new(cursor), written_ms: Cell::new(now_ms()) });
         if !first.is_empty() {
             feed.write(&first);
         }
-        let ticking = feed.clone();
+        if let Source::Listened(listener) = &*source {
+            // What came while the replay was read, then everything as it comes.
+            *listener.feed.borrow_mut() = Some(feed.clone());
+            feed.catch_up(&source);
+        }
+        let (ticking, ticking_source) = (feed.clone(), source.clone());
         let tick = Closure::<dyn FnMut()>::new(move || {
-            ticking.catch_up(&events);
+            if let Source::Memory(_) = &*ticking_source {
+                ticking.catch_up(&ticking_source);
+            }
             if now_ms() - ticking.written_ms.get() >= f64::from(heartbeat_ms) {
                 ticking.write(HEARTBEAT);
             }
         });
         let every = heartbeat_ms.min(MAX_POLL_MS);
         let timer = set_interval(tick.as_ref().unchecked_ref(), f64::from(every));
-        on_start.borrow_mut().open.push(Open { id, feed, timer, _tick: tick });
+        on_start.borrow_mut().open.push(Open { id, feed, source, timer, _tick: tick });
     });
     let on_cancel = streams.clone();
     // The client went away: the connection's timer stops and its closures are freed.
@@ -146,6 +220,9 @@ fn close(streams: &Rc<RefCell<Streams>>, id: u64) {
     };
     if let Some(open) = removed {
         clear_interval(&open.timer);
+        if let Source::Listened(listener) = &*open.source {
+            listener.stop();
+        }
     }
 }
 
@@ -154,12 +231,17 @@ pub fn open_of(streams: &RefCell<Streams>, scope: &str) -> usize {
     streams.borrow().open.iter().filter(|o| o.feed.scope == scope).count()
 }
 
-/// Gives every open stream of `scope` the events it has not had, at once where the
-/// platform allows it (else its own timer will).
-pub fn send(streams: &Rc<RefCell<Streams>>, events: &RefCell<Events>, scope: &str) {
-    let feeds: Vec<Rc<Feed>> =
-        streams.borrow().open.iter().filter(|o| o.feed.scope == scope).map(|o| o.feed.clone()).collect();
-    for feed in feeds {
-        feed.catch_up(events);
+/// Gives every open stream of `scope` fed from memory the events it has not had, at once
+/// where the platform allows it (else its own timer will).
+pub fn send(streams: &Rc<RefCell<Streams>>, scope: &str) {
+    let open: Vec<(Rc<Feed>, Rc<Source>)> = streams
+        .borrow()
+        .open
+        .iter()
+        .filter(|o| o.feed.scope == scope && matches!(*o.source, Source::Memory(_)))
+        .map(|o| (o.feed.clone(), o.source.clone()))
+        .collect();
+    for (feed, source) in open {
+        feed.catch_up(&source);
     }
 }
