@@ -88,6 +88,19 @@ export function redisStore(url, { keyPrefix = 'singing-cloning:' } = {}) {
   const redis = new Redis(url, options);
   // Errors are the `run` callers' to see; without a listener ioredis would print each retry.
   redis.on('error', () => {});
+  // Operations wait for the first connection (up to the command timeout): a proxy just started
+  // is not a store that went away.
+  let connected = false;
+  const firstConnection = new Promise((resolve) => redis.once('ready', resolve)).then(() => {
+    connected = true;
+  });
+  const untilConnected = () => {
+    let timer;
+    const late = new Promise((resolve) => {
+      timer = setTimeout(resolve, options.commandTimeout);
+    });
+    return Promise.race([firstConnection, late]).finally(() => clearTimeout(timer));
+  };
   for (const [name, lua] of Object.entries(SCRIPTS)) {
     redis.defineCommand(`sc_${name}`, { lua, numberOfKeys: { record: 4, replay: 3 }[name] ?? 1 });
   }
@@ -148,6 +161,7 @@ export function redisStore(url, { keyPrefix = 'singing-cloning:' } = {}) {
 
   return {
     async run(op) {
+      if (!connected) await untilConnected();
       const parsed = JSON.parse(op);
       const outcome = outcomes[parsed.op];
       if (!outcome) throw new Error(`unknown store operation ${parsed.op}`);
