@@ -11,8 +11,12 @@ export function proxyHandlerFactory(ProxyHandler, connectionOf) {
    * page's requests to the Singing Cloning API with the credentials of `config`. Throws a
    * `SingingCloningError` (code `validation`, with `issues`) for a wrong config.
    */
-  return function createProxyHandler(config) {
-    const handler = new ProxyHandler(config);
-    return (request, info) => handler.fetch(request, connectionOf(request, info));
+  return function createProxyHandler(config, io) {
+    const handler = new ProxyHandler(config, io);
+    const handle = (request, info) => handler.fetch(request, connectionOf(request, info));
+    // The Node server's way in (js/proxy-server.js): a request as parts, no fetch objects.
+    handle.parts = (method, url, rawHeaders, body, clientAddress) =>
+      handler.handleParts(method, url, rawHeaders, body, clientAddress);
+    return handle;
   };
 }

@@ -72,6 +72,21 @@ function readWhole(req) {
   });
 }
 
+/** The origin of a node:http request: its `Host` when well-formed, else `fallbackOrigin`. */
+function originOf(req, fallbackOrigin) {
+  const host = req.headers.host;
+  return host && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)
+    ? `http://${host}`
+    : fallbackOrigin;
+}
+
+/** Whether a request's body declares a length up to `BUFFERED_BODY_BYTES`, or there is none. */
+function smallBody(req) {
+  if (req.method === 'GET' || req.method === 'HEAD') return true;
+  const length = Number(req.headers['content-length']);
+  return Number.isInteger(length) && length <= BUFFERED_BODY_BYTES && !req.headers['transfer-encoding'];
+}
+
 /**
  * A fetch `Request` for a node:http request; `null` when it cannot be one. A body that
  * declares a length up to 1 MiB is read whole first (cheaper than a web stream); any
@@ -79,11 +94,7 @@ function readWhole(req) {
  */
 async function toRequest(req, fallbackOrigin) {
   if (!req.url?.startsWith('/')) return null;
-  const host = req.headers.host;
-  const origin =
-    host && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)
-      ? `http://${host}`
-      : fallbackOrigin;
+  const origin = originOf(req, fallbackOrigin);
   try {
     const headers = new Headers();
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
@@ -91,8 +102,7 @@ async function toRequest(req, fallbackOrigin) {
     }
     const init = { method: req.method, headers };
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      const length = Number(req.headers['content-length']);
-      if (Number.isInteger(length) && length <= BUFFERED_BODY_BYTES && !req.headers['transfer-encoding']) {
+      if (smallBody(req)) {
         init.body = await readWhole(req);
       } else {
         init.body = Readable.toWeb(req);
@@ -103,6 +113,34 @@ async function toRequest(req, fallbackOrigin) {
   } catch {
     return null;
   }
+}
+
+/** Node's `rawHeaders` without the hop-by-hop ones. */
+function withoutHopByHop(raw) {
+  const kept = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (!HOP_BY_HOP.has(raw[i].toLowerCase())) kept.push(raw[i], raw[i + 1]);
+  }
+  return kept;
+}
+
+/** Writes the handler's answer as parts (`ProxyHandler.handleParts`): a body in one write, or its stream. */
+async function sendParts(req, res, { status, headers, body, stream }) {
+  res.statusCode = status;
+  const cookies = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers[i] === 'set-cookie') cookies.push(headers[i + 1]);
+    else res.setHeader(headers[i], headers[i + 1]);
+  }
+  if (cookies.length) res.setHeader('set-cookie', cookies);
+  if (!req.complete) res.setHeader('connection', 'close');
+  if (stream && req.method !== 'HEAD') {
+    await pipeBody(res, new Response(stream, { headers: { 'content-type': res.getHeader('content-type') ?? '' } }));
+  } else {
+    await stream?.cancel().catch(() => {});
+    res.end(req.method === 'HEAD' ? undefined : (body ?? undefined));
+  }
+  if (!req.complete) res.once('finish', () => req.destroy());
 }
 
 async function sendResponse(req, res, response) {
@@ -291,9 +329,20 @@ export async function serve(
         if (mount) return await serveStatic(req, res, mount[1], mount[0]);
         if (root) return await serveStatic(req, res, root);
       }
+      const clientAddress = req.socket.remoteAddress ?? null;
+      if (handler.parts && smallBody(req) && req.url?.startsWith('/')) {
+        // The proxy's own handler takes the request as parts: no fetch objects to build and read.
+        const url = URL.canParse(req.url, originOf(req, fallbackOrigin))
+          ? new URL(req.url, originOf(req, fallbackOrigin)).href
+          : null;
+        if (!url) return plain(res, 400, 'bad request');
+        const body = req.method === 'GET' || req.method === 'HEAD' ? null : await readWhole(req);
+        const answer = await handler.parts(req.method, url, withoutHopByHop(req.rawHeaders), body, clientAddress);
+        return await sendParts(req, res, answer);
+      }
       const request = await toRequest(req, fallbackOrigin);
       if (!request) return plain(res, 400, 'bad request');
-      await sendResponse(req, res, await handler(request, { clientAddress: req.socket.remoteAddress ?? null }));
+      await sendResponse(req, res, await handler(request, { clientAddress }));
     } catch {
       if (!res.headersSent) plain(res, 500, 'internal error');
       else res.destroy();
@@ -372,6 +421,60 @@ export async function nodeFetch(request) {
   });
 }
 
+/**
+ * The proxy's outgoing POSTs over node:http(s) with keep-alive connections, as parts (see
+ * `Sender::Post` in src/proxy/outbound.rs): resolves to `{ status, retryAfter, text }`,
+ * reading at most `maxBytes` of the answer (none for -1); rejects with an error whose
+ * `code` is `timeout`, `too_large` or `unreachable`. Follows no redirects.
+ */
+export function nodePost(url, body, rawHeaders, timeoutMs, maxBytes) {
+  return new Promise((resolve, reject) => {
+    const fail = (code) => {
+      clearTimeout(timer);
+      outgoing.destroy();
+      reject(Object.assign(new Error(`upstream ${code}`), { code }));
+    };
+    let target;
+    try {
+      target = new URL(url);
+    } catch {
+      return reject(Object.assign(new Error('upstream unreachable'), { code: 'unreachable' }));
+    }
+    const send = target.protocol === 'https:' ? httpsRequest : target.protocol === 'http:' ? httpRequest : null;
+    if (!send) return reject(Object.assign(new Error('upstream unreachable'), { code: 'unreachable' }));
+    const headers = {};
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers[rawHeaders[i]] = rawHeaders[i + 1];
+    const payload = Buffer.from(body, 'utf8');
+    headers['content-length'] = String(payload.length);
+    const timer = setTimeout(() => fail('timeout'), timeoutMs);
+    const outgoing = send(target, { method: 'POST', headers, agent: agents[target.protocol] }, (incoming) => {
+      const status = incoming.statusCode ?? 502;
+      const retryAfter = incoming.headers['retry-after'] ?? null;
+      if (maxBytes < 0) {
+        clearTimeout(timer);
+        incoming.resume();
+        return resolve({ status, retryAfter, text: '' });
+      }
+      if (Number(incoming.headers['content-length']) > maxBytes) return fail('too_large');
+      const chunks = [];
+      let size = 0;
+      incoming.on('data', (chunk) => {
+        size += chunk.length;
+        if (size > maxBytes) return fail('too_large');
+        chunks.push(chunk);
+      });
+      incoming.once('error', () => fail('unreachable'));
+      incoming.once('end', () => {
+        clearTimeout(timer);
+        // As `Response.text()` reads it: UTF-8, a byte order mark dropped, bad sequences replaced.
+        resolve({ status, retryAfter, text: new TextDecoder().decode(Buffer.concat(chunks)) });
+      });
+    });
+    outgoing.once('error', () => fail('unreachable'));
+    outgoing.end(payload);
+  });
+}
+
 async function main() {
   const env = { ...process.env };
   if (!env.SINGING_CLONING_PROXY_SECRET) {
@@ -384,7 +487,7 @@ async function main() {
   const store = redisUrl ? (await import('./store-redis.js')).redisStore(redisUrl) : undefined;
   let handler;
   try {
-    handler = createProxyHandler({ ...configFromEnv(env), fetch: nodeFetch, store });
+    handler = createProxyHandler({ ...configFromEnv(env), store }, { post: nodePost });
   } catch (error) {
     const issues = (error.issues ?? []).map((i) => `  ${i.path}: ${i.message}`).join('\n');
     console.error(`singing-cloning proxy: ${error.message}${issues ? `\n${issues}` : ''}`);

@@ -181,10 +181,13 @@ export function redisStore(url, { keyPrefix = 'singing-cloning:' } = {}) {
         { once: true },
       );
     },
-    /** Closes the connections. */
+    /** Closes the connections, and stops reconnecting. */
     async close() {
       listeners.clear();
-      await Promise.allSettled([redis.quit(), subscriber?.quit()]);
+      const connections = [redis, subscriber].filter(Boolean);
+      // quit() lets what was sent finish; a connection that is down is disconnected at once.
+      await Promise.allSettled(connections.map((c) => (c.status === 'ready' ? c.quit() : Promise.resolve())));
+      for (const connection of connections) connection.disconnect();
     },
   };
 }

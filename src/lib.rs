@@ -21,9 +21,10 @@ pub mod proxy;
 
 pub use error::{Error, Issue, IssueCode};
 
-/// A free-list allocator: some 5 KB smaller than the default dlmalloc, and the
-/// package's WebAssembly is single-threaded.
-#[cfg(all(feature = "js", target_arch = "wasm32"))]
+/// A free-list allocator for the page build: some 5 KB smaller than the default dlmalloc,
+/// and the package's WebAssembly is single-threaded. Not for the proxy (the edge build),
+/// a server whose many allocations a free list serves several times slower than dlmalloc.
+#[cfg(all(feature = "js", not(feature = "proxy"), target_arch = "wasm32"))]
 #[global_allocator]
 static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
     // SAFETY: wasm32-unknown-unknown without the atomics feature has one thread.

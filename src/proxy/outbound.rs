@@ -51,17 +51,32 @@ impl Drop for Timer {
     }
 }
 
-/// POSTs `body` (JSON) to `url` through `fetch` (the config's, or the global one) and
-/// reads at most `max_bytes` of the answer; `None` reads none of it (a webhook's target
-/// says what it needs to say with its status).
+/// How the proxy sends a request.
+pub enum Sender<'a> {
+    /// Through `fetch`: the config's, or the global one (`None`).
+    Fetch(Option<&'a Function>),
+    /// Through the Node server's `post(url, body, [name, value, …], timeoutMs, maxBytes)`
+    /// (js/proxy-server.js), which resolves to `{ status, retryAfter, text }` and rejects
+    /// with an error whose `code` is `timeout`, `too_large` or `unreachable`; `maxBytes`
+    /// -1 reads none of the answer. It spares Node fetch's `Request` and `Response`.
+    Post(&'a Function),
+}
+
+/// POSTs `body` (JSON) to `url` through `sender` and reads at most `max_bytes` of the
+/// answer; `None` reads none of it (a webhook's target says what it needs to say with its
+/// status).
 pub async fn post(
     url: &str,
     body: &str,
     headers: &[(&str, &str)],
     timeout_ms: u32,
     max_bytes: Option<usize>,
-    fetch: Option<&Function>,
+    sender: Sender<'_>,
 ) -> Result<Answer, Failure> {
+    let fetch = match sender {
+        Sender::Post(post) => return post_parts(post, url, body, headers, timeout_ms, max_bytes).await,
+        Sender::Fetch(fetch) => fetch,
+    };
     let controller = AbortController::new().map_err(|_| Failure::Unreachable)?;
     let timer = Timer::start(&controller, timeout_ms);
     let request = build(url, body, headers, &controller).ok_or(Failure::Unreachable)?;
@@ -100,6 +115,38 @@ pub async fn post(
     // As `Response.text()` reads it: UTF-8, a byte order mark dropped, bad sequences replaced.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     Ok(Answer { status, retry_after, text: String::from_utf8_lossy(bytes).into_owned() })
+}
+
+/// [`post`] through the Node server's `post`.
+async fn post_parts(
+    post: &Function,
+    url: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+    timeout_ms: u32,
+    max_bytes: Option<usize>,
+) -> Result<Answer, Failure> {
+    let flat = js_sys::Array::new();
+    for (name, value) in [("content-type", "application/json")].iter().chain(headers) {
+        flat.push(&(*name).into());
+        flat.push(&(*value).into());
+    }
+    let max = max_bytes.map_or(-1.0, |m| m as f64);
+    let args = js_sys::Array::of5(&url.into(), &body.into(), &flat, &timeout_ms.into(), &max.into());
+    let returned = post.apply(&JsValue::UNDEFINED, &args).map_err(|_| Failure::Unreachable)?;
+    let settled = JsFuture::from(Promise::resolve(&returned)).await.map_err(|error| {
+        match Reflect::get(&error, &"code".into()).ok().and_then(|c| c.as_string()).as_deref() {
+            Some("timeout") => Failure::Timeout,
+            Some("too_large") => Failure::TooLarge,
+            _ => Failure::Unreachable,
+        }
+    })?;
+    let get = |key: &str| Reflect::get(&settled, &key.into()).ok();
+    let status = get("status").and_then(|s| s.as_f64()).filter(|s| (100.0..600.0).contains(s)).map(|s| s as u16);
+    let Some(status) = status.filter(|s| !(300..400).contains(s)) else { return Err(Failure::Unreachable) };
+    let retry_after = get("retryAfter").and_then(|r| r.as_string());
+    let text = get("text").and_then(|t| t.as_string()).unwrap_or_default();
+    Ok(Answer { status, retry_after, text })
 }
 
 fn build(url: &str, body: &str, headers: &[(&str, &str)], controller: &AbortController) -> Option<Request> {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { createProxyHandler } from '../../js/proxy.js';
-import { serve } from '../../js/proxy-server.js';
+import { nodePost, serve } from '../../js/proxy-server.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -141,24 +141,31 @@ export async function startServer(handle) {
  */
 export async function startProxy(config, serveOptions = {}) {
   let handler = null;
-  const served = await serve((request, info) => handler(request, info), {
+  // As `npm run proxy` serves it: requests as parts and `nodePost` for the upstream, unless the
+  // config brings its own `fetch`.
+  const handle = (request, info) => handler(request, info);
+  handle.parts = (...parts) => handler.parts(...parts);
+  const served = await serve(handle, {
     port: 0,
     prefix: config.prefix ?? PREFIX,
     ...serveOptions,
   });
   const many = { capacity: 100_000, refillPerSecond: 1000 };
-  handler = createProxyHandler({
-    secretId: SECRET_ID,
-    secretKey: SECRET_KEY,
-    proxySecret: PROXY_SECRET,
-    allowedOrigins: [PAGE_ORIGIN],
-    publicUrl: served.url,
-    addressRateLimit: many,
-    sessionRateLimit: many,
-    globalSessionRateLimit: many,
-    callbackRateLimit: many,
-    ...config,
-  });
+  handler = createProxyHandler(
+    {
+      secretId: SECRET_ID,
+      secretKey: SECRET_KEY,
+      proxySecret: PROXY_SECRET,
+      allowedOrigins: [PAGE_ORIGIN],
+      publicUrl: served.url,
+      addressRateLimit: many,
+      sessionRateLimit: many,
+      globalSessionRateLimit: many,
+      callbackRateLimit: many,
+      ...config,
+    },
+    { post: nodePost },
+  );
   return { url: served.url, api: served.url + (config.prefix ?? PREFIX), close: served.close };
 }
 

@@ -3,6 +3,7 @@
 //! `crate::proxy` (route, origin, identity, plan, listing, webhook), posts what they ask
 //! for upstream, and turns their replies into a `Response`. Nothing is decided here.
 
+mod incoming;
 mod js_config;
 mod platform;
 mod shared_store;
@@ -18,8 +19,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{ReadableStream, Request as JsRequest};
 
+use self::incoming::Incoming;
 use self::js_config::{read_config, Hooks};
-use self::platform::{check_target, header, platform_address, random_bytes, read_limited, to_response};
+use self::platform::{check_target, platform_address, random_bytes, to_parts, to_response};
 use self::shared_store::{SharedStore, StoreDown};
 use self::stream::{Listener, Source, Streams};
 use super::admission::{self, Check};
@@ -57,6 +59,8 @@ struct State {
     authenticate: Option<Function>,
     /// The config's `fetch`, replacing the global one for every outgoing request.
     fetch: Option<Function>,
+    /// The Node server's `post` (see [`outbound::Sender::Post`]), used when the config has no `fetch`.
+    post: Option<Function>,
     /// Rate limits, claims, quotas and job events: in memory, or shared with other proxies.
     shared: Rc<SharedStore>,
     scrubber: Scrubber,
@@ -76,10 +80,16 @@ pub struct ProxyHandler {
 
 #[wasm_bindgen]
 impl ProxyHandler {
-    /// Checks the config; throws a `validation` error naming every wrong field.
+    /// Checks the config; throws a `validation` error naming every wrong field. `io` is the
+    /// Node server's own I/O (js/proxy-server.js): `{ post }`, which sends the proxy's
+    /// outgoing requests without fetch's objects.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "ProxyConfig")] config: JsValue) -> Result<ProxyHandler, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "ProxyConfig")] config: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "{ post?: Function } | undefined")] io: JsValue,
+    ) -> Result<ProxyHandler, JsValue> {
         let (config, Hooks { authenticate, fetch, store }) = read_config(&config)?;
+        let post = Reflect::get(&io, &"post".into()).ok().and_then(|p| p.dyn_into::<Function>().ok());
         let shared = match store {
             Some(store) => SharedStore::external(store).ok_or_else(|| {
                 Error::validation("config.store", IssueCode::Type, "must be an object with a run function")
@@ -95,6 +105,7 @@ impl ProxyHandler {
             config,
             authenticate,
             fetch,
+            post,
         };
         Ok(ProxyHandler { state: Rc::new(state) })
     }
@@ -113,9 +124,42 @@ impl ProxyHandler {
             let Ok(request) = request.dyn_into::<JsRequest>() else {
                 return Err(Error::validation("request", IssueCode::Type, "must be a fetch Request").into());
             };
+            let request = Incoming::from_request(request);
             let Handled { reply, stream } = handle(&state, &request, &platform_address(&info)).await;
             Ok(to_response(reply, stream.as_ref(), &state.scrubber).into())
         })
+    }
+
+    /// Answers one request given as parts, for the Node server (js/proxy-server.js): the
+    /// method, the absolute URL, `rawHeaders`, the whole body and the client's address.
+    /// Resolves to `{ status, headers: [name, value, …], body: string | null, stream:
+    /// ReadableStream | null }`.
+    #[wasm_bindgen(js_name = handleParts)]
+    pub fn handle_parts(
+        &self,
+        method: String,
+        url: String,
+        raw_headers: js_sys::Array,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | null")] body: JsValue,
+        client_address: Option<String>,
+    ) -> Promise {
+        let state = self.state.clone();
+        let request = Incoming::from_parts(method, url, &raw_headers, incoming::body_bytes(&body));
+        future_to_promise(async move {
+            let Handled { reply, stream } = handle(&state, &request, &client_address).await;
+            Ok(to_parts(reply, stream.as_ref(), &state.scrubber))
+        })
+    }
+}
+
+impl State {
+    /// How outgoing requests are sent: the config's `fetch`, else the Node server's `post`,
+    /// else the global `fetch`.
+    fn sender(&self) -> outbound::Sender<'_> {
+        match (&self.fetch, &self.post) {
+            (None, Some(post)) => outbound::Sender::Post(post),
+            (fetch, _) => outbound::Sender::Fetch(fetch.as_ref()),
+        }
     }
 }
 
@@ -137,30 +181,30 @@ impl From<Reply> for Handled {
     }
 }
 
-async fn handle(state: &State, request: &JsRequest, platform: &Option<String>) -> Handled {
+async fn handle(state: &State, request: &Incoming, platform: &Option<String>) -> Handled {
     let config = &state.config;
     // The proxy's own origin is the configured public URL's, never one made from `Host`:
     // a page on a rebound name sends a matching Host and Origin.
     let own: Vec<&str> = config.public_url.as_deref().and_then(cors::origin_of).into_iter().collect();
-    let origin = cors::check(header(request, "origin").as_deref(), &config.allowed_origins, &own);
+    let origin = cors::check(request.header("origin").as_deref(), &config.allowed_origins, &own);
     if origin == Origin::Refused {
         return Reply::error(403, ProxyErrorCode::OriginNotAllowed, "this origin may not use the proxy").into();
     }
     let trusted = config.client_address_header.as_deref();
-    let forwarded = trusted.and_then(|h| header(request, h));
+    let forwarded = trusted.and_then(|h| request.header(h));
     let client = Client { address: admission::client_key(trusted, forwarded.as_deref(), platform.as_deref()) };
     let mut outcome = dispatch(state, request, &origin, &client).await;
     outcome.reply.headers.extend(cors::headers(&origin));
     outcome
 }
 
-async fn dispatch(state: &State, request: &JsRequest, origin: &Origin, client: &Client) -> Handled {
+async fn dispatch(state: &State, request: &Incoming, origin: &Origin, client: &Client) -> Handled {
     let config = &state.config;
-    let url = request.url();
+    let url = request.url.clone();
     let admitted = route::admit(
         route::path_of(&url),
-        &request.method(),
-        header(request, "content-length").as_deref(),
+        &request.method,
+        request.header("content-length").as_deref(),
         &config.prefix,
         config.max_body_bytes,
         matches!(origin, Origin::Allowed(_)),
@@ -178,7 +222,7 @@ async fn dispatch(state: &State, request: &JsRequest, origin: &Origin, client: &
 
 /// `GET {prefix}/events`: the caller's job events as Server-Sent Events, identified and
 /// admitted once, at connect, like every route.
-async fn job_events(state: &State, request: &JsRequest, url: &str, client: &Client) -> Handled {
+async fn job_events(state: &State, request: &Incoming, url: &str, client: &Client) -> Handled {
     let config = &state.config;
     let caller = match identify(state, request, url, client).await {
         Ok(caller) => caller,
@@ -201,7 +245,7 @@ async fn job_events(state: &State, request: &JsRequest, url: &str, client: &Clie
         },
         false => Source::Memory(state.shared.clone()),
     };
-    let last = header(request, "last-event-id");
+    let last = request.header("last-event-id");
     let replay = Op::Replay { scope: scope.clone(), last_event_id: last };
     let (missed, latest) = match state.shared.run(&replay).await {
         Ok(Outcome::Events { events, latest }) => (events, latest),
@@ -248,8 +292,8 @@ async fn admit(state: &State, checks: Vec<Check>) -> Result<(), Reply> {
     Ok(())
 }
 
-async fn read_body(state: &State, request: &JsRequest) -> Result<Vec<u8>, Reply> {
-    read_limited(request, state.config.max_body_bytes).await.map_err(|e| match e {
+async fn read_body(state: &State, request: &Incoming) -> Result<Vec<u8>, Reply> {
+    request.body(state.config.max_body_bytes).await.map_err(|e| match e {
         StreamError::TooLarge => route::too_large(),
         StreamError::Unreadable => Reply::error(400, ProxyErrorCode::BadBody, "the body could not be read"),
     })
@@ -257,12 +301,12 @@ async fn read_body(state: &State, request: &JsRequest) -> Result<Vec<u8>, Reply>
 
 /// The caller: named by the `authenticate` hook, or an anonymous session (a new one, with
 /// its cookie, when the request brings none).
-async fn identify(state: &State, request: &JsRequest, url: &str, client: &Client) -> Result<Caller, Reply> {
+async fn identify(state: &State, request: &Incoming, url: &str, client: &Client) -> Result<Caller, Reply> {
     if let Some(hook) = &state.authenticate {
         return session::from_hook(call_authenticate(hook, request).await);
     }
     let now_s = (now_ms() / 1000.0) as u64;
-    if let Some(caller) = session::from_cookie(&state.config, header(request, "cookie").as_deref(), now_s) {
+    if let Some(caller) = session::from_cookie(&state.config, request.header("cookie").as_deref(), now_s) {
         return Ok(caller);
     }
     admit(state, admission::new_session(&state.config.limits, client.address.as_deref())).await?;
@@ -275,8 +319,9 @@ fn no_random_source() -> Reply {
 }
 
 /// Calls the `authenticate` hook and awaits its answer when it is a promise (or thenable).
-async fn call_authenticate(hook: &Function, request: &JsRequest) -> HookAnswer {
-    let Ok(mut result) = hook.call1(&JsValue::NULL, request) else { return HookAnswer::Failed };
+async fn call_authenticate(hook: &Function, request: &Incoming) -> HookAnswer {
+    let Some(request) = request.request() else { return HookAnswer::Failed };
+    let Ok(mut result) = hook.call1(&JsValue::NULL, &request) else { return HookAnswer::Failed };
     if result.has_type::<Promise>() || Reflect::get(&result, &"then".into()).is_ok_and(|t| t.is_function()) {
         match JsFuture::from(Promise::resolve(&result)).await {
             Ok(resolved) => result = resolved,
@@ -291,8 +336,8 @@ async fn call_authenticate(hook: &Function, request: &JsRequest) -> HookAnswer {
 }
 
 /// The 415 for a body that is not declared JSON.
-fn require_json(request: &JsRequest) -> Result<(), Reply> {
-    if super::inbound::is_json(header(request, "content-type").as_deref()) {
+fn require_json(request: &Incoming) -> Result<(), Reply> {
+    if super::inbound::is_json(request.header("content-type").as_deref()) {
         return Ok(());
     }
     Err(Reply::error(415, ProxyErrorCode::UnsupportedMediaType, "the body must be sent as application/json"))
@@ -300,7 +345,7 @@ fn require_json(request: &JsRequest) -> Result<(), Reply> {
 
 /// The caller, identified and admitted by the rate limits; a refusal carries a new
 /// session's cookie too, so that the next request is the same caller.
-async fn admitted_caller(state: &State, request: &JsRequest, url: &str, client: &Client) -> Result<Caller, Reply> {
+async fn admitted_caller(state: &State, request: &Incoming, url: &str, client: &Client) -> Result<Caller, Reply> {
     let caller = identify(state, request, url, client).await?;
     let checks =
         admission::request(&state.config.limits, &caller.identity, caller.anonymous, client.address.as_deref());
@@ -318,7 +363,7 @@ fn with_cookie(reply: Reply, caller: &Caller) -> Reply {
     }
 }
 
-async fn api(state: &State, request: &JsRequest, url: &str, endpoint: Endpoint, client: &Client) -> Reply {
+async fn api(state: &State, request: &Incoming, url: &str, endpoint: Endpoint, client: &Client) -> Reply {
     if let Err(reply) = require_json(request) {
         return reply;
     }
@@ -328,7 +373,7 @@ async fn api(state: &State, request: &JsRequest, url: &str, endpoint: Endpoint, 
     }
 }
 
-async fn identified_api(state: &State, request: &JsRequest, endpoint: Endpoint, identity: &str) -> Reply {
+async fn identified_api(state: &State, request: &Incoming, endpoint: Endpoint, identity: &str) -> Reply {
     let config = &state.config;
     let bytes = match read_body(state, request).await {
         Ok(bytes) => bytes,
@@ -359,7 +404,7 @@ async fn identified_api(state: &State, request: &JsRequest, endpoint: Endpoint, 
 }
 
 /// Uploads and results (see [`super::uploads`]): for identified callers, when the proxy has storage.
-async fn files(state: &State, request: &JsRequest, url: &str, route: Route, client: &Client) -> Reply {
+async fn files(state: &State, request: &Incoming, url: &str, route: Route, client: &Client) -> Reply {
     let config = &state.config;
     let Some(storage) = &config.storage else {
         let message = "this proxy has no storage: its operator has not set SINGING_CLONING_STORAGE_*";
@@ -392,7 +437,7 @@ async fn files(state: &State, request: &JsRequest, url: &str, route: Route, clie
 /// A presigned upload for the caller: its request read and checked, the daily quota taken.
 async fn upload(
     state: &State,
-    request: &JsRequest,
+    request: &Incoming,
     store: &Store,
     storage: &Storage,
     identity: &str,
@@ -446,7 +491,7 @@ async fn forward(state: &State, envelope: &Envelope) -> Result<Answer, Reply> {
     let Outgoing { url, body, headers } = upstream::request(config, envelope, now_ms());
     let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
     let max = Some(config.max_upstream_bytes);
-    outbound::post(&url, &body, &headers, config.upstream_timeout_ms, max, state.fetch.as_ref())
+    outbound::post(&url, &body, &headers, config.upstream_timeout_ms, max, state.sender())
         .await
         .map_err(upstream::failure_reply)
 }
@@ -467,7 +512,7 @@ async fn list_models(state: &State, asked: &crate::model::ListModelsRequest, sco
 }
 
 /// A callback from the upstream: token checked, job re-read, then forwarded signed.
-async fn callback_in(state: &State, request: &JsRequest, token: &str, client: &Client) -> Reply {
+async fn callback_in(state: &State, request: &Incoming, token: &str, client: &Client) -> Reply {
     let config = &state.config;
     if let Err(reply) = admit(state, admission::callback(&config.limits, client.address.as_deref())).await {
         return reply;
@@ -549,8 +594,7 @@ async fn claimed_callback(state: &State, claim: &webhook::Claim, token: &str, ta
     ];
     let timeout = config.upstream_timeout_ms;
     let sent =
-        outbound::post(&delivery.target, &delivery.body, &headers, timeout, WEBHOOK_ANSWER_BYTES, state.fetch.as_ref())
-            .await;
+        outbound::post(&delivery.target, &delivery.body, &headers, timeout, WEBHOOK_ANSWER_BYTES, state.sender()).await;
     let accepted = matches!(&sent, Ok(answer) if (200..300).contains(&answer.status));
     (webhook::delivered(accepted), accepted)
 }

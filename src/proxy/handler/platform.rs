@@ -4,11 +4,10 @@
 use js_sys::{Function, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Headers, ReadableStream, Request, Response, ResponseInit};
+use web_sys::{Headers, ReadableStream, Response, ResponseInit};
 
 use crate::proxy::callback::{self, ParsedUrl, Refusal};
 use crate::proxy::config::CallbackTargets;
-use crate::proxy::outbound::{read_stream, StreamError};
 use crate::proxy::reply::Reply;
 use crate::proxy::scrub::Scrubber;
 
@@ -58,11 +57,6 @@ pub fn random_bytes() -> Option<[u8; 16]> {
     Some(out)
 }
 
-/// A request header.
-pub fn header(request: &Request, name: &str) -> Option<String> {
-    request.headers().get(name).ok().flatten()
-}
-
 /// The client's address as the platform gives it in `fetch`'s second argument:
 /// `{ clientAddress }` or Deno's `{ remoteAddr: { hostname } }`.
 pub fn platform_address(info: &JsValue) -> Option<String> {
@@ -74,11 +68,6 @@ pub fn platform_address(info: &JsValue) -> Option<String> {
         return Some(address);
     }
     get(info, "remoteAddr").and_then(|r| get(&r, "hostname")).and_then(|v| v.as_string())
-}
-
-/// The request's body, reading no further than `max` bytes of it.
-pub async fn read_limited(request: &Request, max: usize) -> Result<Vec<u8>, StreamError> {
-    read_stream(request.body(), max).await
 }
 
 /// The `Response` for a reply, scrubbed one last time, its body `stream` when there is one
@@ -100,4 +89,23 @@ pub fn to_response(reply: Reply, stream: Option<&ReadableStream>, scrubber: &Scr
         Response::new_with_opt_str_and_init(body.as_deref(), &init)
     };
     build().or_else(|_| Response::new_with_opt_str(None)).unwrap_or_else(|_| JsValue::UNDEFINED.unchecked_into())
+}
+
+/// A reply as parts for the Node server (see `ProxyHandler.handleParts`), scrubbed one last
+/// time like [`to_response`]'s: `{ status, headers: [name, value, …], body, stream }`.
+pub fn to_parts(reply: Reply, stream: Option<&ReadableStream>, scrubber: &Scrubber) -> JsValue {
+    let headers = js_sys::Array::new();
+    for (name, value) in &reply.headers {
+        headers.push(&(*name).into());
+        headers.push(&scrubber.text(value).into());
+    }
+    let parts = js_sys::Object::new();
+    let body = reply.body.as_deref().map(|b| JsValue::from(scrubber.text(b))).unwrap_or(JsValue::NULL);
+    let stream = stream.map_or(JsValue::NULL, |s| s.clone().into());
+    for (key, value) in
+        [("status", reply.status.into()), ("headers", headers.into()), ("body", body), ("stream", stream)]
+    {
+        let _ = Reflect::set(&parts, &key.into(), &value);
+    }
+    parts.into()
 }
