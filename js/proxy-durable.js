@@ -98,7 +98,7 @@ export class ProxyState {
         held = controller;
         const open = this.listeners.get(scope) ?? new Set();
         this.listeners.set(scope, open.add(controller));
-        this.send(scope, open, recent);
+        this.send(scope, [controller], recent);
       },
       // The caller went (its signal aborted, or its isolate is gone).
       cancel: () => this.forget(scope, held),
