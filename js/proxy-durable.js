@@ -22,8 +22,8 @@ const RUN_TIMEOUT_MS = 5000;
  * stream's cursor (src/proxy/handler/stream.rs), so nothing recorded in between is lost.
  */
 const LISTEN_OVERLAP_MS = 10_000;
-/** Lines a listener may leave unread before the object drops it (its memory is the object's). */
-const MAX_QUEUED_LINES = 1000;
+/** Writes a listener may leave unread before the object drops it (its memory is the object's). */
+const MAX_QUEUED_WRITES = 1000;
 /** A dropped `/listen` is opened again after this, doubling up to `MAX_RELISTEN_MS`. */
 const RELISTEN_MS = 100;
 const MAX_RELISTEN_MS = 5000;
@@ -76,7 +76,7 @@ export class ProxyState {
     const chunk = encoder.encode(events.map((event) => `${JSON.stringify(event)}\n`).join(''));
     for (const controller of open) {
       try {
-        if (controller.desiredSize < -MAX_QUEUED_LINES) throw new Error('not read');
+        if (controller.desiredSize < -MAX_QUEUED_WRITES) throw new Error('not read');
         controller.enqueue(chunk);
       } catch {
         // Gone or not reading: its caller listens again when it reads once more.
