@@ -107,7 +107,7 @@ test('two Workers share one rate-limit bucket per identity', async () => {
   const [onA, onB] = pageOn('a', 'b');
   const statuses = [];
   for (let i = 0; i < RATE_CAPACITY + 2; i++) statuses.push((await listJobs(i % 2 ? onB : onA)).status);
-  // Each alone would allow 50, so 100 alternating: together they allow 10 in all.
+  // Each alone would allow 50, so 100 alternating: together they allow 50 in all.
   assert.deepEqual(statuses, [...Array(RATE_CAPACITY).fill(200), 429, 429]);
   // Another identity has its own bucket.
   assert.equal((await listJobs(new Browser(proxy.b.api))).status, 200);
