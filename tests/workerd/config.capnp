@@ -16,6 +16,7 @@ const proxyWorker :Workerd.Worker = (
   modules = [
     (name = "worker.js", esModule = embed "worker.js"),
     (name = "js/proxy-workerd.js", esModule = embed "../../js/proxy-workerd.js"),
+    (name = "js/proxy-durable.js", esModule = embed "../../js/proxy-durable.js"),
     (name = "js/proxy-handler.js", esModule = embed "../../js/proxy-handler.js"),
     (name = "pkg/singing_cloning_edge.js", esModule = embed "../../pkg/singing_cloning_edge.js"),
     (name = "pkg/singing_cloning_edge_bg.wasm", wasm = embed "../../pkg/singing_cloning_edge_bg.wasm"),
