@@ -150,7 +150,12 @@ pub trait JobParams: Sized {
 /// The whole CreateJob body (without credentials) of untyped parameters of type `P`
 /// ([`GenerateParams`] or [`TrainParams`]), or every issue, named by parameter.
 pub fn create_job_body<P: JobParams>(params: &Value) -> Result<Value, Vec<Issue>> {
-    Ok(Action::CreateJob.body(to_value(&P::read(params)?.request())))
+    P::read(params).map(|params| written(&params.request()))
+}
+
+/// The CreateJob body of `request`, as the wire has it.
+fn written(request: &CreateJobRequest) -> Value {
+    Action::CreateJob.body(to_value(request))
 }
 
 impl JobParams for GenerateParams {

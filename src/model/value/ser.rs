@@ -149,6 +149,17 @@ impl serde::Serializer for ValueSerializer {
     ) -> Result<Value, NoError> {
         Ok(Collect::wrap(Some(variant), to_value(value)))
     }
+    // Shorter than the default through `serialize_seq`, once for each type of item.
+    fn collect_seq<I: IntoIterator>(self, items: I) -> Result<Value, NoError>
+    where
+        I::Item: Serialize,
+    {
+        let mut out = Vec::new();
+        for item in items {
+            out.push(to_value(&item));
+        }
+        Ok(Value::Array(out))
+    }
     fn serialize_seq(self, _: Option<usize>) -> Result<Collect, NoError> {
         Ok(Collect::new(None))
     }
