@@ -1,21 +1,19 @@
-//! One HTTP POST of JSON text through the global `fetch` (gloo-net binds the global, so
-//! this runs in pages, web workers, edge workers and Node alike), with a per-attempt
-//! timeout and the caller's `AbortSignal`; and a `sleep` that the same signal cuts short.
+//! One HTTP POST of JSON text through `fetch`, with a per-attempt timeout and the caller's
+//! `AbortSignal`; and a `sleep` that the same signal cuts short.
 //!
-//! gloo-net turns a fetch rejection into its error type by assuming the rejection is an
-//! `Error`, and panics otherwise. An abort rejects fetch with the signal's reason, which
-//! can be any value (a string, `undefined`), so fetch never sees the caller's signal:
-//! it gets a controller of ours that is only ever aborted with an `Error`, and the
-//! caller's reason is read from the caller's signal.
+//! The global `fetch` is bound as a global function, not through `Window` or
+//! `WorkerGlobalScope`, so this runs in pages, web workers, edge workers, Deno and Node alike.
+//! An abort rejects fetch with the signal's reason, which can be any value (a string,
+//! `undefined`), so fetch never sees the caller's signal: it gets a controller of ours, and
+//! the caller's reason is read from the caller's signal.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
-use gloo_net::http::Request;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal};
+use web_sys::{AbortController, AbortSignal, Headers, Request, RequestInit, RequestRedirect, Response};
 
 use crate::error::Error;
 
@@ -25,6 +23,9 @@ extern "C" {
     pub(crate) fn set_timeout(handler: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     pub(crate) fn clear_timeout(id: &JsValue);
+    // Looked up on each call, so a fetch installed after loading (a polyfill, a test's) is the one used.
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn global_fetch(request: &Request) -> Result<JsValue, JsValue>;
 }
 
 /// What came back: the status, the `Retry-After` header and the body text.
@@ -160,34 +161,18 @@ pub async fn post_json(
     fetch: Option<&Function>,
 ) -> Result<Answer, Error> {
     let attempt = Attempt::new(signal, timeout_ms)?;
-    let mut request = Request::post(url).header("content-type", "application/json");
-    for (name, value) in headers {
-        request = request.header(name, value);
-    }
-    let request = request
-        .redirect(web_sys::RequestRedirect::Manual)
-        .abort_signal(Some(&attempt.controller.signal()))
-        .body(body)
-        .map_err(|_| network("the request could not be built"))?;
-    let response: web_sys::Response = match fetch {
-        None => request.send().await.map_err(|e| attempt.error(network(&gloo_message(e))))?.into(),
-        Some(fetch) => {
-            let raw: web_sys::Request = request.into();
-            let returned = fetch.call1(&JsValue::UNDEFINED, &raw).map_err(|e| attempt.error(network(&describe(&e))))?;
-            let settled = attempt
-                .or_cut(&Promise::resolve(&returned))
-                .await
-                .map_err(|e| attempt.error(network(&describe(&e))))?;
-            settled.dyn_into().map_err(|_| network("fetch did not return a Response"))?
-        }
-    };
+    let request = json_post(url, body, headers, &attempt.controller.signal())
+        .ok_or_else(|| network("the request could not be built"))?;
+    let returned = fetch_with(&request, fetch).map_err(|e| attempt.error(network(&describe(&e))))?;
+    let settled =
+        attempt.or_cut(&Promise::resolve(&returned)).await.map_err(|e| attempt.error(network(&describe(&e))))?;
+    let response: Response = settled.dyn_into().map_err(|_| network("fetch did not return a Response"))?;
     let status = response.status();
     // Browsers answer a redirect not followed with an opaque response of status 0; other runtimes with the 3xx.
     if status == 0 || (300..400).contains(&status) {
         return Err(network("the service answered with a redirect, which is not followed"));
     }
     let retry_after = response.headers().get("retry-after").ok().flatten();
-    // Read here rather than through gloo-net, whose body reader panics on a rejection that is not an Error.
     let text = match response.text() {
         Ok(promise) => attempt.or_cut(&promise).await.map_err(|e| attempt.error(network(&describe(&e))))?,
         Err(e) => return Err(network(&describe(&e))),
@@ -195,10 +180,29 @@ pub async fn post_json(
     Ok(Answer { status, retry_after, text: text.as_string().unwrap_or_default() })
 }
 
-fn gloo_message(error: gloo_net::Error) -> String {
-    match error {
-        gloo_net::Error::JsError(e) => e.message,
-        gloo_net::Error::GlooError(message) => message,
+/// A POST of the JSON text `body` to `url` with the extra `headers`, cut by `signal`, that does not
+/// follow redirects; `None` when the platform refuses it (a malformed URL or header).
+pub(crate) fn json_post(url: &str, body: &str, headers: &[(&str, &str)], signal: &AbortSignal) -> Option<Request> {
+    let all = Headers::new().ok()?;
+    all.set("content-type", "application/json").ok()?;
+    for (name, value) in headers {
+        all.set(name, value).ok()?;
+    }
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&all);
+    init.set_body(&JsValue::from_str(body));
+    init.set_redirect(RequestRedirect::Manual);
+    init.set_signal(Some(signal));
+    Request::new_with_str_and_init(url, &init).ok()
+}
+
+/// Hands `request` to `fetch` (a caller's own, for tests or instrumentation) or to the global
+/// fetch: what it returned (a promise, or anything a caller's function gives), or what it threw.
+pub(crate) fn fetch_with(request: &Request, fetch: Option<&Function>) -> Result<JsValue, JsValue> {
+    match fetch {
+        Some(fetch) => fetch.call1(&JsValue::UNDEFINED, request),
+        None => global_fetch(request),
     }
 }
 

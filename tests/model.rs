@@ -775,7 +775,7 @@ mod never_panics {
     }
 
     /// The segments of an issue path (`a.b[0].c`): keys and indices.
-    fn segments(path: &str) -> Vec<Result<&str, usize>> {
+    pub(super) fn segments(path: &str) -> Vec<Result<&str, usize>> {
         let mut out = Vec::new();
         for part in path.split('.').filter(|p| !p.is_empty()) {
             let (key, indices) = part.split_once('[').map_or((part, ""), |(k, rest)| (k, rest));
@@ -794,7 +794,7 @@ mod never_panics {
     /// Whether an issue's path fits the body, read apart from the validator: a `required`
     /// field's parent is there and the field is absent, `null`, `""` or `[]`; any other
     /// issue's field is there, `null` only for a wrong type.
-    fn names_a_place(body: &serde_json::Value, path: &str, code: IssueCode) -> bool {
+    pub(super) fn names_a_place(body: &serde_json::Value, path: &str, code: IssueCode) -> bool {
         let mut node = Some(body);
         for segment in segments(path) {
             node = node.and_then(|n| match segment {
@@ -1219,5 +1219,134 @@ fn duplicate_keys_keep_the_first_place_and_the_last_value() {
         let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
         let ours: serde_json::Value = serde_json::from_str(expected).unwrap();
         assert_eq!(ours, theirs, "{text}");
+    }
+}
+
+// ---- the builders: parameters read by the wire's rules, against serde's reading of them ----
+
+mod builders {
+    use super::never_panics::names_a_place;
+    use super::*;
+    use proptest::prelude::*;
+    use singing_cloning::model::job_builder::{create_job_body, GenerateParams, JobParams, TrainParams};
+
+    /// Values of a parameter: first one that serde reads and every rule accepts, then ones that
+    /// serde reads and a rule refuses, then ones of a type serde refuses.
+    fn candidates(name: &str) -> Vec<serde_json::Value> {
+        let long = |n: usize| json!("x".repeat(n));
+        match name {
+            "url" => vec![json!("https://a.example/s.mp3"), json!("ftp://a.example/s.mp3"), json!("nope"), json!(5)],
+            "source" => vec![
+                json!({"contentId": "repo", "path": "/v.wav"}),
+                json!({"contentId": "", "path": "/v.wav"}),
+                json!({"contentId": "repo"}),
+                json!({"contentId": "repo", "path": 3}),
+                json!("repo/v.wav"),
+            ],
+            "sourceData" => vec![json!("la la"), long(513), json!(7)],
+            "modelName" => vec![json!("alto_2"), json!("bad name"), long(64), json!(""), json!(42)],
+            "contentId" => vec![json!("repo"), json!(""), json!(false)],
+            "destination" => vec![json!("/covers"), json!(""), json!([])],
+            "outputPrefix" => vec![json!("c_"), long(20), json!({})],
+            "separateVocals" => vec![json!(true), json!(false), json!("yes")],
+            "callback" => vec![json!("https://hooks.example/done"), json!("x"), json!(1)],
+            "customId" => vec![json!("job-1"), long(64), json!(2)],
+            "timeout" => vec![json!(60), json!(0), json!(-5), json!(5_000_000_000u64), json!(2.5), json!("60")],
+            "totalEpoch" => vec![json!(12), json!(0), json!(51), json!(-1), json!(2.5), json!(1e12)],
+            other => panic!("no candidates for {other}"),
+        }
+    }
+
+    /// The parameters of `names`, each absent, `null` or one of its candidates (mostly the valid one).
+    fn params(names: &'static [&'static str]) -> impl Strategy<Value = serde_json::Value> {
+        let pick = prop_oneof![3 => Just(0usize), 2 => 0usize..8];
+        prop::collection::vec(pick, names.len()).prop_map(move |picks| {
+            let mut params = serde_json::Map::new();
+            for (name, pick) in names.iter().zip(picks) {
+                let values = candidates(name);
+                match pick {
+                    n if n < values.len() => params.insert(name.to_string(), values[n].clone()),
+                    n if n == values.len() => params.insert(name.to_string(), serde_json::Value::Null),
+                    _ => None,
+                };
+            }
+            serde_json::Value::Object(params)
+        })
+    }
+
+    /// Reads `params` as `P` and holds the reading against serde's (the derived `Deserialize`,
+    /// which knows the parameters' names and types apart from the rules): what the rules accept,
+    /// serde reads the same; what serde reads, no issue calls a wrong type; every issue names a
+    /// parameter `P` has (or the input as a whole) that is in `params`; and the body built
+    /// passes the wire's validation and decodes to the request of the parameters.
+    fn holds<P>(params: serde_json::Value, names: &[&str]) -> Result<(), TestCaseError>
+    where
+        P: JobParams + serde::de::DeserializeOwned + PartialEq + Clone + std::fmt::Debug,
+    {
+        let by_serde = serde_json::from_value::<P>(params.clone()).ok();
+        match P::read(&value(params.clone())) {
+            Ok(read) => {
+                prop_assert_eq!(by_serde.as_ref(), Some(&read), "{}", params);
+                let body = create_job_body::<P>(&value(params.clone())).unwrap();
+                let request = check_request(&body).map(|envelope| envelope.request);
+                prop_assert_eq!(request, Ok(Request::CreateJob(read.request())), "{}", params);
+            }
+            Err(issues) => {
+                prop_assert!(!issues.is_empty());
+                prop_assert!(create_job_body::<P>(&value(params.clone())).is_err());
+                for issue in &issues {
+                    if by_serde.is_some() {
+                        prop_assert_ne!(issue.code, IssueCode::Type, "{:?} in {}", issue, params);
+                    }
+                    let name = issue.path.split('.').next().unwrap_or_default();
+                    if issue.path == "input" {
+                        prop_assert_eq!(issue.code, IssueCode::OneOf);
+                    } else {
+                        prop_assert!(names.contains(&name), "{:?} in {}", issue, params);
+                        prop_assert!(names_a_place(&params, &issue.path, issue.code), "{:?} in {}", issue, params);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    const GENERATE: &[&str] = &[
+        "url",
+        "source",
+        "sourceData",
+        "modelName",
+        "contentId",
+        "destination",
+        "outputPrefix",
+        "separateVocals",
+        "callback",
+        "customId",
+        "timeout",
+    ];
+    const TRAIN: &[&str] =
+        &["url", "source", "sourceData", "modelName", "totalEpoch", "callback", "customId", "timeout"];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn generate_reads_as_serde_does_and_builds_a_valid_body(
+            mut params in params(GENERATE),
+            others in params(&["totalEpoch"]),
+        ) {
+            // A parameter of the other kind is none of these: ignored, by serde and by the rules.
+            params.as_object_mut().unwrap().extend(others.as_object().unwrap().clone());
+            holds::<GenerateParams>(params, GENERATE)?;
+        }
+
+        #[test]
+        fn train_reads_as_serde_does_and_builds_a_valid_body(
+            mut params in params(TRAIN),
+            others in params(&["contentId", "destination", "outputPrefix", "separateVocals"]),
+        ) {
+            params.as_object_mut().unwrap().extend(others.as_object().unwrap().clone());
+            holds::<TrainParams>(params, TRAIN)?;
+        }
     }
 }

@@ -124,11 +124,7 @@ impl SingingCloningClient {
                 issue.path = join("createJobRequest", &issue.path);
                 Error::from(issue)
             })?;
-            let body = Value::Object(vec![
-                ("action".into(), Value::String(Action::CreateJob.name().into())),
-                (Action::CreateJob.request_key().into(), request),
-            ]);
-            Ok((body, signal))
+            Ok((Action::CreateJob.body(request), signal))
         });
         self.start_create_job(prepared)
     }
@@ -340,9 +336,7 @@ async fn call(
     request: Value,
     signal: Option<&AbortSignal>,
 ) -> Result<ParsedResponse, Error> {
-    let mut body = Value::Object(vec![("action".into(), Value::String(action.name().into()))]);
-    body.set(action.request_key(), request);
-    let text = wire_text(config, &body)?;
+    let text = wire_text(config, &action.body(request))?;
     let mut attempt = 0;
     loop {
         let (error, retry_after) = match send(config, action, &text, signal).await {

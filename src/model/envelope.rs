@@ -5,6 +5,7 @@ use serde::{Serialize, Serializer};
 
 use super::job::{CreateJobRequest, GetJobRequest, ListJobsRequest};
 use super::music_model::ListModelsRequest;
+use super::value::Value;
 
 /// The four actions of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,6 +59,14 @@ impl Action {
             Action::ListJobs => "listJobsResponse",
             Action::ListModels => "listModelsResponse",
         }
+    }
+
+    /// A body of this action without credentials, its request object `request`, as the wire has it.
+    pub fn body(self, request: Value) -> Value {
+        Value::Object(alloc::vec![
+            ("action".into(), Value::String(self.name().into())),
+            (self.request_key().into(), request),
+        ])
     }
 
     /// Whether sending the request twice is harmless (everything but CreateJob).

@@ -1,26 +1,26 @@
 //! The parameters of the two kinds of CreateJob: [`GenerateParams`] (sing a song with a
 //! model) and [`TrainParams`] (learn a model), flat objects whose fields carry the wire's
-//! names. The builder puts each parameter into the wire object whose type has a field of
-//! its name, the one validator checks the request, and every issue comes back named by
-//! parameter: the parameters' types and the wire model's types say all the names. The
+//! names. Each is read from untyped parameters field by field, by the rule the wire has for
+//! that field (validate.rs), so that every issue comes back at once, named by parameter; the
+//! typed parameters then make a typed [`CreateJobRequest`], which is written out. The
 //! [`FILE_PARAMS`] (a file to upload instead of an address) are the client's, not the wire's.
 
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use serde::de::{self, IgnoredAny, Visitor};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 #[cfg(feature = "js")]
 use tsify::Tsify;
 
 use super::envelope::Action;
 use super::job::{
-    CreateJobRequest, Input, Output, SingingCloning, SingingCloningType, SmartContentDescriptor, Source, SwitchOption,
-    DEFAULT_DESTINATION,
+    CreateJobRequest, Input, Output, SingingCloning, SingingCloningType, Source, SwitchOption, DEFAULT_DESTINATION,
 };
-use super::validate::validate_body;
-use super::value::{DecodeError, Value};
+use super::read::{Field, Path, Reader};
+use super::validate as rule;
+use super::value::{to_value, Value};
 use crate::error::{Issue, IssueCode};
 
 /// The parameters of `generate`: sing a song (exactly one of `url`, `source` and
@@ -117,8 +117,8 @@ pub struct TrainParams {
 
 /// The parameters of [`GenerateParams`] and [`TrainParams`] that are no wire field: a file
 /// that the client uploads first, whose stored copy's address becomes the input's `url`.
-/// The client (js/bind.js) takes them out before the WebAssembly sees the parameters, so the
-/// builder never meets them (and spends no page weight passing over them).
+/// The client (js/bind.js) takes them out before the WebAssembly sees the parameters; the
+/// builders do not read them either.
 pub const FILE_PARAMS: [&str; 3] = ["file", "contentType", "onProgress"];
 
 #[cfg(feature = "js")]
@@ -137,144 +137,133 @@ export interface UploadProgress { loaded: number; total: number }
 "#;
 
 /// The parameters of one kind of CreateJob.
-pub trait JobParams: for<'de> Deserialize<'de> {
-    /// What the job does.
-    const KIND: SingingCloningType;
-}
+pub trait JobParams: Sized {
+    /// Reads the parameters from an untyped tree, each field by the wire's rule for it: the
+    /// typed parameters, or every issue, named by parameter. `null` counts as absent;
+    /// parameters of other names are not read. The [`FILE_PARAMS`] are left unset.
+    fn read(params: &Value) -> Result<Self, Vec<Issue>>;
 
-impl JobParams for GenerateParams {
-    const KIND: SingingCloningType = SingingCloningType::Generate;
-}
-
-impl JobParams for TrainParams {
-    const KIND: SingingCloningType = SingingCloningType::Train;
+    /// The CreateJob request of these parameters: one input, one output reading it.
+    fn request(self) -> CreateJobRequest;
 }
 
 /// The whole CreateJob body (without credentials) of untyped parameters of type `P`
 /// ([`GenerateParams`] or [`TrainParams`]), or every issue, named by parameter.
-/// `null` counts as absent; parameters `P` does not have are ignored.
 pub fn create_job_body<P: JobParams>(params: &Value) -> Result<Value, Vec<Issue>> {
-    job_body(params, P::KIND, field_names::<P>())
+    P::read(params).map(|params| written(&params.request()))
 }
 
-/// The body of a job of `kind` with one input and one output, from the parameters `names`.
-///
-/// Each parameter goes, as it is, into the wire object whose type has a field of its
-/// name; the validator, not this function, checks its type and value. So the names come
-/// from the types, and only the frame of one input and one output is written here. The
-/// parameters are not read into typed structs that fill a [`CreateJobRequest`] written
-/// out with `to_value`: that costs the page about 2 KB gzip more than this rearrangement
-/// (serde's code for each type read and written), and the page weight must not grow.
-fn job_body(params: &Value, kind: SingingCloningType, names: &'static [&'static str]) -> Result<Value, Vec<Issue>> {
-    if !matches!(params, Value::Object(_)) {
-        return Err(vec![Issue {
-            path: String::new(),
-            code: IssueCode::Type,
-            message: "must be an object of parameters",
-        }]);
+/// The CreateJob body of `request`, as the wire has it.
+fn written(request: &CreateJobRequest) -> Value {
+    Action::CreateJob.body(to_value(request))
+}
+
+impl JobParams for GenerateParams {
+    fn read(params: &Value) -> Result<Self, Vec<Issue>> {
+        let (mut r, at) = (Reader::default(), parameters(params)?);
+        let separate_vocals = r.boolean(at.key("separateVocals"), "must be true or false");
+        let (callback, custom_id, timeout) = job_fields(&mut r, &at);
+        let Input { url, source, source_data } = input(&mut r, &at);
+        let content_id = r.string(at.key("contentId"), false);
+        let destination = r.string(at.key("destination"), false);
+        let output_prefix = rule::output_prefix(&mut r, at.key("outputPrefix"));
+        let model_name = rule::model_name(&mut r, at.key("modelName"));
+        rule::generation_content_id(&mut r, at.key("contentId"), content_id);
+        r.finish(GenerateParams {
+            url,
+            source,
+            source_data,
+            model_name: model_name.unwrap_or_default().into(),
+            content_id: content_id.unwrap_or_default().into(),
+            destination: destination.map(String::from),
+            output_prefix: output_prefix.map(String::from),
+            separate_vocals,
+            callback,
+            custom_id,
+            timeout,
+            file: None,
+            content_type: None,
+            on_progress: None,
+        })
     }
-    let number = |n: u32| Value::Number((n as f64).into());
-    let mut issues = Vec::new();
-    let mut request = Value::Object(Vec::new());
-    let mut input = Value::Object(Vec::new());
-    let mut output = Value::Object(vec![("inputSelectors".into(), Value::Array(vec![number(0)]))]);
-    let mut descriptor = Value::Object(Vec::new());
-    let mut cloning = Value::Object(vec![("type".into(), number(kind.code()))]);
-    for &name in names {
-        let Some(value) = params.get(name).filter(|v| **v != Value::Null) else { continue };
-        let wire = [
-            (field_names::<CreateJobRequest>(), &mut request),
-            (field_names::<Input>(), &mut input),
-            (field_names::<Output>(), &mut output),
-            (field_names::<SmartContentDescriptor>(), &mut descriptor),
-            (field_names::<SingingCloning>(), &mut cloning),
-        ];
-        if let Some((_, object)) = wire.into_iter().find(|(fields, _)| fields.contains(&name)) {
-            object.set(name, value.clone());
-            continue;
-        }
-        // The one parameter that is no wire field: a boolean for the switch `useSeparate`.
-        match value {
-            Value::Bool(on) => cloning.set("useSeparate", number(SwitchOption::from(*on).code())),
-            _ => issues.push(Issue { path: name.into(), code: IssueCode::Type, message: "must be true or false" }),
-        }
-    }
-    descriptor.set("singingCloning", cloning);
-    output.set("smartContentDescriptor", descriptor);
-    request.set("inputs", Value::Array(vec![input]));
-    request.set("outputs", Value::Array(vec![output]));
-    let action = Action::CreateJob;
-    let body = Value::Object(vec![
-        ("action".into(), Value::String(action.name().into())),
-        (action.request_key().into(), request),
-    ]);
-    issues.extend(validate_body(&body).into_iter().map(|issue| named_by_parameter(issue, names)));
-    if issues.is_empty() {
-        Ok(body.without_nulls())
-    } else {
-        Err(issues)
+
+    fn request(self) -> CreateJobRequest {
+        let mut cloning = SingingCloning::generate(self.model_name);
+        cloning.use_separate = self.separate_vocals.map(SwitchOption::from);
+        let mut output = Output::new(vec![0], cloning);
+        output.content_id = Some(self.content_id);
+        output.destination = self.destination;
+        output.smart_content_descriptor.output_prefix = self.output_prefix;
+        let input = Input { url: self.url, source: self.source, source_data: self.source_data };
+        job(input, output, self.callback, self.custom_id, self.timeout)
     }
 }
 
-/// An issue of the validator named by the parameter it is about.
-///
-/// Parameters carry the wire's field names, so a wire path names its parameter from its
-/// first segment that is one (`createJobRequest.inputs[0].source.path` is `source.path`).
-/// The input as a whole has no parameter of its name: its one rule (exactly one of its
-/// three fields) is named `input`. (`useSeparate` needs no name: `separateVocals` always
-/// fills it with a valid switch.)
-fn named_by_parameter(mut issue: Issue, names: &[&str]) -> Issue {
-    let mut rest = issue.path.as_str();
-    loop {
-        if names.contains(&rest.split('.').next().unwrap_or_default()) {
-            issue.path = rest.into();
-            return issue;
-        }
-        match rest.split_once('.') {
-            Some((_, tail)) => rest = tail,
-            None => break,
-        }
+impl JobParams for TrainParams {
+    fn read(params: &Value) -> Result<Self, Vec<Issue>> {
+        let (mut r, at) = (Reader::default(), parameters(params)?);
+        let (callback, custom_id, timeout) = job_fields(&mut r, &at);
+        let Input { url, source, source_data } = input(&mut r, &at);
+        let model_name = rule::model_name(&mut r, at.key("modelName"));
+        let total_epoch = rule::total_epoch(&mut r, at.key("totalEpoch"), Some(SingingCloningType::Train));
+        r.finish(TrainParams {
+            url,
+            source,
+            source_data,
+            model_name: model_name.unwrap_or_default().into(),
+            total_epoch,
+            callback,
+            custom_id,
+            timeout,
+            file: None,
+            content_type: None,
+            on_progress: None,
+        })
     }
-    if issue.code == IssueCode::OneOf {
-        issue.path = "input".into();
-        issue.message = "must have exactly one of url, source and sourceData";
+
+    fn request(self) -> CreateJobRequest {
+        let mut cloning = SingingCloning::train(self.model_name);
+        cloning.total_epoch = self.total_epoch;
+        let input = Input { url: self.url, source: self.source, source_data: self.source_data };
+        job(input, Output::new(vec![0], cloning), self.callback, self.custom_id, self.timeout)
     }
-    issue
 }
 
-/// The names of `T`'s fields on the wire, as serde's derived `Deserialize` hands them to
-/// `deserialize_struct` before it reads anything (serde-aux's `serde_introspect` reads
-/// them the same way). Only the call is in the page: nothing is read.
-fn field_names<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
-    let mut names: &'static [&'static str] = &[];
-    let _ = T::deserialize(FieldNames(&mut names));
-    names
+/// The parameters as a field to read parameters from, each at its name; an issue when they
+/// are no object.
+fn parameters(params: &Value) -> Result<Field<'_, 'static>, Vec<Issue>> {
+    match params {
+        Value::Object(_) => Ok(Field::new(Some(params), Path::Root)),
+        _ => {
+            Err(vec![Issue { path: String::new(), code: IssueCode::Type, message: "must be an object of parameters" }])
+        }
+    }
 }
 
-/// A deserializer that keeps the field names it is asked for and gives no value.
-struct FieldNames<'a>(&'a mut &'static [&'static str]);
+/// The parameters every job has: `callback`, `customId` and `timeout`.
+fn job_fields(r: &mut Reader, at: &Field) -> (Option<String>, Option<String>, Option<u32>) {
+    let callback = rule::callback(r, at.key("callback")).map(String::from);
+    let custom_id = rule::custom_id(r, at.key("customId"), false).map(String::from);
+    (callback, custom_id, rule::timeout(r, at.key("timeout")))
+}
 
-impl<'de> de::Deserializer<'de> for FieldNames<'_> {
-    type Error = DecodeError;
+/// The input's parameters, `url`, `source` and `sourceData`: the input as a whole has no
+/// parameter, so the rule that exactly one is set is named `input`.
+fn input(r: &mut Reader, at: &Field) -> Input {
+    let fields = [at.key("url"), at.key("source"), at.key("sourceData")];
+    let one_of = "must have exactly one of url, source and sourceData";
+    rule::input(r, &Path::Key(&at.path, "input"), fields, one_of)
+}
 
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        fields: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, DecodeError> {
-        *self.0 = fields;
-        Err(DecodeError)
-    }
-
-    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, DecodeError> {
-        Err(DecodeError)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
-        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
-    }
+/// A request of one input and one output, which reads it.
+fn job(
+    input: Input,
+    output: Output,
+    callback: Option<String>,
+    custom_id: Option<String>,
+    timeout: Option<u32>,
+) -> CreateJobRequest {
+    CreateJobRequest { callback, custom_id, timeout, ..CreateJobRequest::new(vec![input], vec![output]) }
 }
 
 /// The address of a generated file: the repository's base URL, the output's
@@ -289,24 +278,6 @@ pub fn result_url(base_url: &str, destination: Option<&str>, song_name: &str) ->
         }
     }
     url
-}
-
-impl Value {
-    /// The same tree without `null` members in objects: what an optional field left
-    /// unset looks like on the wire.
-    pub fn without_nulls(&self) -> Value {
-        match self {
-            Value::Object(members) => Value::Object(
-                members
-                    .iter()
-                    .filter(|(_, v)| *v != Value::Null)
-                    .map(|(k, v)| (k.clone(), v.without_nulls()))
-                    .collect(),
-            ),
-            Value::Array(items) => Value::Array(items.iter().map(Value::without_nulls).collect()),
-            other => other.clone(),
-        }
-    }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -426,6 +397,40 @@ mod tests {
     }
 
     #[test]
+    fn file_parameters_are_never_read() {
+        let without = json!({"url": "https://a.example/v.wav", "modelName": "alto", "contentId": "r"});
+        let mut with = without.clone();
+        for name in FILE_PARAMS {
+            with[name] = json!(7);
+        }
+        assert_eq!(generate(with.clone()), generate(without.clone()));
+        assert_eq!(train(with), train(without));
+    }
+
+    #[test]
+    fn typed_parameters_make_the_request() {
+        let params = TrainParams {
+            url: None,
+            source: Some(Source { content_id: "samples".into(), path: "/v.wav".into() }),
+            source_data: None,
+            model_name: "alto".into(),
+            total_epoch: Some(12),
+            callback: None,
+            custom_id: Some("t1".into()),
+            timeout: None,
+            file: None,
+            content_type: None,
+            on_progress: None,
+        };
+        let mut cloning = SingingCloning::train("alto");
+        cloning.total_epoch = Some(12);
+        let mut expected =
+            CreateJobRequest::new(vec![Input::source("samples", "/v.wav")], vec![Output::new(vec![0], cloning)]);
+        expected.custom_id = Some("t1".into());
+        assert_eq!(params.request(), expected);
+    }
+
+    #[test]
     fn issues_are_named_by_parameter() {
         assert_eq!(
             generate(json!({
@@ -497,46 +502,6 @@ mod tests {
                 ("totalEpoch", "range"),
             ])
         );
-    }
-
-    #[test]
-    fn field_names_are_serde_names() {
-        assert_eq!(field_names::<Source>(), ["contentId", "path"]);
-        assert_eq!(
-            field_names::<TrainParams>(),
-            [
-                "url",
-                "source",
-                "sourceData",
-                "modelName",
-                "totalEpoch",
-                "callback",
-                "customId",
-                "timeout",
-                "file",
-                "contentType",
-                "onProgress"
-            ]
-        );
-        for params in [field_names::<GenerateParams>(), field_names::<TrainParams>()] {
-            assert!(FILE_PARAMS.iter().all(|name| params.contains(name)), "{params:?}");
-        }
-    }
-
-    #[test]
-    fn every_parameter_but_separate_vocals_has_one_wire_object() {
-        let wire = [
-            field_names::<CreateJobRequest>(),
-            field_names::<Input>(),
-            field_names::<Output>(),
-            field_names::<SmartContentDescriptor>(),
-            field_names::<SingingCloning>(),
-        ];
-        let wire_params = field_names::<GenerateParams>().iter().chain(field_names::<TrainParams>());
-        for name in wire_params.filter(|name| !FILE_PARAMS.contains(name)) {
-            let places = wire.iter().filter(|fields| fields.contains(name)).count();
-            assert_eq!(places, usize::from(*name != "separateVocals"), "{name}");
-        }
     }
 
     #[test]

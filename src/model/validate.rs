@@ -1,9 +1,13 @@
 //! Every rule of the reference, checked on an untyped body so that all issues
-//! are found at once, each with the path of its field.
+//! are found at once, each with the path of its field. The rules of the fields that
+//! `generate` and `train` take as parameters are functions of their own, which the
+//! builders (job_builder.rs) apply to the parameters, so each rule is written once.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::envelope::{Action, Credentials, Envelope, Request};
+use super::job::{Input, SingingCloningType, Source};
 use super::music_model::{LIST_MODELS_TYPE, MAX_LIST_MODELS_LIMIT};
 use super::read::{Field, Path, Reader};
 use super::value::Value;
@@ -117,18 +121,6 @@ pub fn is_model_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= MAX_ID_CHARS && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-fn max_chars(r: &mut Reader, field: &Field, value: Option<&str>, max: usize, message: &'static str) {
-    if value.is_some_and(|s| s.chars().count() > max) {
-        r.report(&field.path, IssueCode::TooLong, message);
-    }
-}
-
-fn http_url(r: &mut Reader, field: &Field, value: Option<&str>) {
-    if value.is_some_and(|url| !is_http_url(url)) {
-        r.report(&field.path, IssueCode::Url, "must be an absolute http or https URL");
-    }
-}
-
 fn check_body(r: &mut Reader, body: &Value) {
     let root = Path::Root;
     if !matches!(body, Value::Object(_)) {
@@ -153,29 +145,23 @@ fn check_body(r: &mut Reader, body: &Value) {
             r.string(request.key("id"), true);
         }
         Action::ListJobs => {
-            let at = request.key("customId");
-            let custom_id = r.string(at, true);
-            max_chars(r, &at, custom_id, MAX_ID_CHARS, "must be shorter than 64 characters");
+            custom_id(r, request.key("customId"), true);
         }
         Action::ListModels => check_list_models(r, request),
     }
 }
 
 fn check_create_job(r: &mut Reader, request: Field) {
-    let at = request.key("callback");
-    let callback = r.string(at, false);
-    http_url(r, &at, callback);
-
-    let at = request.key("customId");
-    let custom_id = r.string(at, false);
-    max_chars(r, &at, custom_id, MAX_ID_CHARS, "must be shorter than 64 characters");
-
-    r.integer_in(request.key("timeout"), false, 1.0, u32::MAX as f64, "must be a positive number of seconds");
+    callback(r, request.key("callback"));
+    custom_id(r, request.key("customId"), false);
+    timeout(r, request.key("timeout"));
 
     let inputs = request.key("inputs");
     let input_items = r.array(inputs, true, false);
-    for (i, input) in input_items.unwrap_or_default().iter().enumerate() {
-        check_input(r, inputs.item(i, input));
+    for (i, item) in input_items.unwrap_or_default().iter().enumerate() {
+        let Some(at) = r.object(inputs.item(i, item), true) else { continue };
+        let fields = [at.key("url"), at.key("source"), at.key("sourceData")];
+        input(r, &at.path, fields, "must have exactly one of sourceData, url and source");
     }
     // Without a valid `inputs` array, selectors cannot be checked against it.
     let input_count = input_items.map(<[Value]>::len);
@@ -186,32 +172,11 @@ fn check_create_job(r: &mut Reader, request: Field) {
     }
 }
 
-fn check_input(r: &mut Reader, input: Field) {
-    let Some(input) = r.object(input, true) else { return };
-    let set = ["sourceData", "url", "source"].into_iter().filter(|key| input.key(key).value.is_some()).count();
-    if set != 1 {
-        r.report(&input.path, IssueCode::OneOf, "must have exactly one of sourceData, url and source");
-    }
-
-    let at = input.key("sourceData");
-    let source_data = r.string(at, false);
-    max_chars(r, &at, source_data, MAX_SOURCE_DATA_CHARS, "must be at most 512 characters");
-
-    let at = input.key("url");
-    let url = r.string(at, false);
-    http_url(r, &at, url);
-
-    if let Some(source) = r.object(input.key("source"), false) {
-        r.string(source.key("contentId"), true);
-        r.string(source.key("path"), true);
-    }
-}
-
 fn check_output(r: &mut Reader, output: Field, input_count: Option<usize>) {
     let Some(output) = r.object(output, true) else { return };
 
-    let content_id_field = output.key("contentId");
-    let content_id = r.string(content_id_field, false);
+    let content_id_at = output.key("contentId");
+    let content_id = r.string(content_id_at, false);
     r.string(output.key("destination"), false);
 
     let selectors = output.key("inputSelectors");
@@ -225,39 +190,18 @@ fn check_output(r: &mut Reader, output: Field, input_count: Option<usize>) {
     }
 
     let Some(descriptor) = r.object(output.key("smartContentDescriptor"), true) else { return };
-    let at = descriptor.key("outputPrefix");
-    let prefix = r.string(at, false);
-    max_chars(r, &at, prefix, MAX_OUTPUT_PREFIX_CHARS, "must be shorter than 20 characters");
+    output_prefix(r, descriptor.key("outputPrefix"));
 
     let Some(cloning) = r.object(descriptor.key("singingCloning"), true) else { return };
 
     let at = cloning.key("type");
-    let kind = match r.integer(at, true) {
-        Some(n) if n == 1.0 || n == 2.0 => Some(n as u32),
-        Some(_) => {
-            r.report(&at.path, IssueCode::Enum, "must be 1 (generate audio) or 2 (train a model)");
-            None
-        }
-        None => None,
-    };
-
-    let at = cloning.key("modelName");
-    if let Some(name) = r.string(at, true) {
-        if name.chars().count() > MAX_ID_CHARS {
-            r.report(&at.path, IssueCode::TooLong, "must be shorter than 64 characters");
-        } else if !is_model_name(name) {
-            r.report(&at.path, IssueCode::Pattern, "must contain only ASCII letters, digits and underscores");
-        }
+    // `as` saturates, so only 1 and 2 name a kind.
+    let kind = r.integer(at, true).and_then(|n| SingingCloningType::from_code(n as u32));
+    if kind.is_none() && !r.reported_at(&at.path) {
+        r.report(&at.path, IssueCode::Enum, "must be 1 (generate audio) or 2 (train a model)");
     }
-
-    let at = cloning.key("totalEpoch");
-    if let Some(n) = r.integer(at, false) {
-        if kind == Some(1) {
-            r.report(&at.path, IssueCode::NotApplicable, "applies only to training (type 2)");
-        } else if !(1.0..=MAX_TOTAL_EPOCH as f64).contains(&n) {
-            r.report(&at.path, IssueCode::Range, "must be from 1 to 50");
-        }
-    }
+    model_name(r, cloning.key("modelName"));
+    total_epoch(r, cloning.key("totalEpoch"), kind);
 
     let at = cloning.key("useSeparate");
     if let Some(n) = r.integer(at, false) {
@@ -266,9 +210,108 @@ fn check_output(r: &mut Reader, output: Field, input_count: Option<usize>) {
         }
     }
 
-    if kind == Some(1) && content_id.is_none_or(str::is_empty) && !r.reported_at(&content_id_field.path) {
-        r.report(&content_id_field.path, IssueCode::Required, "is required to generate audio (type 1)");
+    if kind == Some(SingingCloningType::Generate) {
+        generation_content_id(r, content_id_at, content_id);
     }
+}
+
+// The rules of the CreateJob fields that the parameters of `generate` and `train` fill too
+// (see job_builder.rs): each written once, and applied wherever the field is, in a wire body
+// or among the parameters, so that its issue carries that place's path. Each returns what it
+// read, valid or not (an issue means no request is made of it).
+
+/// `callback`: an absolute http(s) URL.
+pub(super) fn callback<'v>(r: &mut Reader, at: Field<'v, '_>) -> Option<&'v str> {
+    let url = r.string(at, false);
+    http_url(r, &at, url)
+}
+
+/// `customId`: fewer than 64 characters.
+pub(super) fn custom_id<'v>(r: &mut Reader, at: Field<'v, '_>, required: bool) -> Option<&'v str> {
+    let id = r.string(at, required);
+    max_chars(r, &at, id, MAX_ID_CHARS, "must be shorter than 64 characters")
+}
+
+/// `timeout`: a positive number of seconds.
+pub(super) fn timeout(r: &mut Reader, at: Field) -> Option<u32> {
+    let seconds = r.integer_in(at, false, 1.0, u32::MAX as f64, "must be a positive number of seconds");
+    seconds.map(|n| n as u32)
+}
+
+/// An input from its fields `[url, source, sourceData]`, exactly one of them set: `whole` is
+/// the input's place, where the `one_of` message (which names the fields) is reported.
+pub(super) fn input(r: &mut Reader, whole: &Path, fields: [Field; 3], one_of: &'static str) -> Input {
+    if fields.iter().filter(|field| field.value.is_some()).count() != 1 {
+        r.report(whole, IssueCode::OneOf, one_of);
+    }
+    let [url, source, source_data] = fields;
+    let text = r.string(source_data, false);
+    let source_data = max_chars(r, &source_data, text, MAX_SOURCE_DATA_CHARS, "must be at most 512 characters");
+    let address = r.string(url, false);
+    let url = http_url(r, &url, address);
+    let source = r.object(source, false).map(|source| Source {
+        content_id: r.string(source.key("contentId"), true).unwrap_or_default().into(),
+        path: r.string(source.key("path"), true).unwrap_or_default().into(),
+    });
+    Input { source_data: source_data.map(String::from), url: url.map(String::from), source }
+}
+
+/// `outputPrefix`: fewer than 20 characters.
+pub(super) fn output_prefix<'v>(r: &mut Reader, at: Field<'v, '_>) -> Option<&'v str> {
+    let prefix = r.string(at, false);
+    max_chars(r, &at, prefix, MAX_OUTPUT_PREFIX_CHARS, "must be shorter than 20 characters")
+}
+
+/// `modelName`: required, fewer than 64 ASCII letters, digits and underscores.
+pub(super) fn model_name<'v>(r: &mut Reader, at: Field<'v, '_>) -> Option<&'v str> {
+    let name = r.string(at, true)?;
+    if name.chars().count() > MAX_ID_CHARS {
+        r.report(&at.path, IssueCode::TooLong, "must be shorter than 64 characters");
+    } else if !is_model_name(name) {
+        r.report(&at.path, IssueCode::Pattern, "must contain only ASCII letters, digits and underscores");
+    }
+    Some(name)
+}
+
+/// `totalEpoch`, in a job of `kind` (`None`: unknown): from 1 to 50, for training only.
+pub(super) fn total_epoch(r: &mut Reader, at: Field, kind: Option<SingingCloningType>) -> Option<u32> {
+    let n = r.integer(at, false)?;
+    if kind == Some(SingingCloningType::Generate) {
+        r.report(&at.path, IssueCode::NotApplicable, "applies only to training (type 2)");
+    } else if !(1.0..=MAX_TOTAL_EPOCH as f64).contains(&n) {
+        r.report(&at.path, IssueCode::Range, "must be from 1 to 50");
+    }
+    Some(n as u32)
+}
+
+/// The `contentId` of a generation's output, `content_id` as read (by `r.string`, so a wrong
+/// type is already reported): required, as the audio is written there.
+pub(super) fn generation_content_id(r: &mut Reader, at: Field, content_id: Option<&str>) {
+    if content_id.is_none_or(str::is_empty) && !r.reported_at(&at.path) {
+        r.report(&at.path, IssueCode::Required, "is required to generate audio (type 1)");
+    }
+}
+
+/// `value`, reporting it at `field` when it has more than `max` characters.
+fn max_chars<'v>(
+    r: &mut Reader,
+    field: &Field,
+    value: Option<&'v str>,
+    max: usize,
+    message: &'static str,
+) -> Option<&'v str> {
+    if value.is_some_and(|s| s.chars().count() > max) {
+        r.report(&field.path, IssueCode::TooLong, message);
+    }
+    value
+}
+
+/// `value`, reporting it at `field` when it is not an absolute http(s) URL.
+fn http_url<'v>(r: &mut Reader, field: &Field, value: Option<&'v str>) -> Option<&'v str> {
+    if value.is_some_and(|url| !is_http_url(url)) {
+        r.report(&field.path, IssueCode::Url, "must be an absolute http or https URL");
+    }
+    value
 }
 
 /// A Job in an answer: what [`crate::model::Job`] reads, with its types.

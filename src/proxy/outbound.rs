@@ -9,13 +9,10 @@ use js_sys::{Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    AbortController, Headers, ReadableStream, ReadableStreamDefaultReader, Request, RequestInit, RequestRedirect,
-    Response,
-};
+use web_sys::{AbortController, ReadableStream, ReadableStreamDefaultReader, Response};
 
 use super::upstream::Failure;
-use crate::transport::{clear_timeout, set_timeout, Answer};
+use crate::transport::{clear_timeout, fetch_with, json_post, set_timeout, Answer};
 
 /// Aborts the request when the time is up, for as long as it lives.
 struct Timer {
@@ -79,15 +76,8 @@ pub async fn post(
     };
     let controller = AbortController::new().map_err(|_| Failure::Unreachable)?;
     let timer = Timer::start(&controller, timeout_ms);
-    let request = build(url, body, headers, &controller).ok_or(Failure::Unreachable)?;
-    let returned = match fetch {
-        Some(fetch) => fetch.call1(&JsValue::UNDEFINED, &request),
-        None => {
-            let global = js_sys::global();
-            let fetch = Reflect::get(&global, &"fetch".into()).ok().and_then(|f| f.dyn_into::<Function>().ok());
-            fetch.ok_or(Failure::Unreachable)?.call1(&global, &request)
-        }
-    };
+    let request = json_post(url, body, headers, &controller.signal()).ok_or(Failure::Unreachable)?;
+    let returned = fetch_with(&request, fetch);
     let settled =
         JsFuture::from(Promise::resolve(&returned.map_err(|_| timer.failure())?)).await.map_err(|_| timer.failure())?;
     let response: Response = settled.dyn_into().map_err(|_| Failure::Unreachable)?;
@@ -147,21 +137,6 @@ async fn post_parts(
     let retry_after = get("retryAfter").and_then(|r| r.as_string());
     let text = get("text").and_then(|t| t.as_string()).unwrap_or_default();
     Ok(Answer { status, retry_after, text })
-}
-
-fn build(url: &str, body: &str, headers: &[(&str, &str)], controller: &AbortController) -> Option<Request> {
-    let all = Headers::new().ok()?;
-    all.set("content-type", "application/json").ok()?;
-    for (name, value) in headers {
-        all.set(name, value).ok()?;
-    }
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_headers(&all);
-    init.set_body(&JsValue::from_str(body));
-    init.set_redirect(RequestRedirect::Manual);
-    init.set_signal(Some(&controller.signal()));
-    Request::new_with_str_and_init(url, &init).ok()
 }
 
 fn cancel(response: &Response) {

@@ -159,6 +159,21 @@ impl Value {
             _ => 0,
         }
     }
+    /// The same tree without `null` members in objects: what an optional field left
+    /// unset looks like on the wire.
+    pub fn without_nulls(&self) -> Value {
+        match self {
+            Value::Object(members) => Value::Object(
+                members
+                    .iter()
+                    .filter(|(_, v)| *v != Value::Null)
+                    .map(|(k, v)| (k.clone(), v.without_nulls()))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(Value::without_nulls).collect()),
+            other => other.clone(),
+        }
+    }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

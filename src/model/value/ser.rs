@@ -36,6 +36,7 @@ impl Serialize for Value {
 
 /// Writes any `Serialize` type as a `Value`: the one way typed data becomes wire JSON,
 /// natively (then [`Value::to_json`]) and in the page (then a JavaScript object).
+#[inline]
 pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
     // The serializer below never fails; the types it cannot represent become null.
     value.serialize(ValueSerializer).unwrap_or(Value::Null)
@@ -148,6 +149,17 @@ impl serde::Serializer for ValueSerializer {
     ) -> Result<Value, NoError> {
         Ok(Collect::wrap(Some(variant), to_value(value)))
     }
+    // Shorter than the default through `serialize_seq`, once for each type of item.
+    fn collect_seq<I: IntoIterator>(self, items: I) -> Result<Value, NoError>
+    where
+        I::Item: Serialize,
+    {
+        let mut out = Vec::new();
+        for item in items {
+            out.push(to_value(&item));
+        }
+        Ok(Value::Array(out))
+    }
     fn serialize_seq(self, _: Option<usize>) -> Result<Collect, NoError> {
         Ok(Collect::new(None))
     }
@@ -184,12 +196,13 @@ impl serde::Serializer for ValueSerializer {
 }
 
 impl Collect {
-    fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NoError> {
-        self.items.push(to_value(value));
+    // Not generic, so that each type serialized adds only its call of `to_value`.
+    fn push(&mut self, value: Value) -> Result<(), NoError> {
+        self.items.push(value);
         Ok(())
     }
-    fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), NoError> {
-        self.members.push((key.into(), to_value(value)));
+    fn field(&mut self, key: &str, value: Value) -> Result<(), NoError> {
+        self.members.push((key.into(), value));
         Ok(())
     }
     fn array(self) -> Result<Value, NoError> {
@@ -207,7 +220,7 @@ macro_rules! serialize_as_array {
             type Ok = Value;
             type Error = NoError;
             fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NoError> {
-                self.push(value)
+                self.push(to_value(value))
             }
             fn end(self) -> Result<Value, NoError> {
                 self.array()
@@ -249,7 +262,7 @@ impl serde::ser::SerializeStruct for Collect {
     type Ok = Value;
     type Error = NoError;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), NoError> {
-        self.field(key, value)
+        self.field(key, to_value(value))
     }
     fn end(self) -> Result<Value, NoError> {
         self.object()
@@ -260,7 +273,7 @@ impl serde::ser::SerializeStructVariant for Collect {
     type Ok = Value;
     type Error = NoError;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), NoError> {
-        self.field(key, value)
+        self.field(key, to_value(value))
     }
     fn end(self) -> Result<Value, NoError> {
         self.object()
