@@ -102,6 +102,17 @@ function put({ uploadUrl, method = 'PUT', headers }, data, total, signal, onProg
 }
 
 /**
+ * The wait before retry `attempt` (from 0): full jitter up to 250 ms doubling to 20 s, as the
+ * client's (src/retry.rs). An abort ends it, and the next attempt rejects at once.
+ */
+function pause(attempt, signal) {
+  return new Promise((resolve) => {
+    setTimeout(resolve, Math.random() * Math.min(20_000, 250 * 2 ** attempt));
+    signal?.addEventListener('abort', resolve);
+  });
+}
+
+/**
  * The main entry's API over the wasm-bindgen `glue`, once `load()` has instantiated it.
  * `load` instantiates it synchronously, or returns a Promise that settles when it has.
  */
@@ -167,11 +178,83 @@ export function bindApi(glue, load) {
           caught?.name === 'SingingCloningError' ? caught : sdkError('parse', 'unreadable response: no upload answer');
         if (!error.retryable || attempt >= (settings.maxRetries ?? 3)) throw error;
       }
-      // An abort ends the wait, and the next attempt rejects at once.
-      await new Promise((resolve) => {
-        setTimeout(resolve, Math.random() * Math.min(20_000, 250 * 2 ** attempt));
-        signal?.addEventListener('abort', resolve);
-      });
+      await pause(attempt, signal);
+    }
+  }
+
+  /**
+   * The caller's job events: `GET {endpoint}/events` through the client's `fetch`, read as
+   * Server-Sent Events from the body (Node and Workers have no EventSource), each `job` event's
+   * job as parseResponse reads it. A stream that ends or fails is opened again with the
+   * `Last-Event-ID` of the last event taken, after a pause as a presign's (reset by each event);
+   * an answer that is no event stream fails as parseResponse reads it (404 is `http`), retried
+   * when `retryable`, up to `maxRetries` times in a row. Ends with `aborted` on `signal`.
+   */
+  async function* listen(client, signal) {
+    await client[INNER];
+    const settings = client[SETTINGS];
+    let last;
+    for (let attempt = 0; ; ) {
+      const controller = new AbortController();
+      let reader;
+      let timedOut;
+      const cut = () => {
+        controller.abort();
+        // A `fetch` option may drop the signal; the reader stops all the same.
+        reader?.cancel().catch(() => {});
+      };
+      const timer = setTimeout(() => {
+        timedOut = 1;
+        cut();
+      }, settings.timeoutMs ?? 30_000);
+      signal?.addEventListener('abort', cut);
+      try {
+        if (signal?.aborted) throw signal.reason;
+        const headers = last === undefined ? {} : { 'last-event-id': last };
+        const response = await (settings.fetch ?? fetch)(
+          new Request(`${settings.endpoint?.replace(/\/+$/, '')}/events`, { headers, signal: controller.signal }),
+        );
+        clearTimeout(timer);
+        if (!response.ok || !/^text\/event-stream/.test(response.headers.get('content-type'))) {
+          if (response.status > 299) glue.parseResponse('GetJob', await response.text(), response.status);
+          throw sdkError('parse', 'unreadable response: no event stream');
+        }
+        reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        let rest = '';
+        let data = '';
+        let type = '';
+        let id = last;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) throw 'the event stream ended';
+          // Lines end at CRLF, CR or LF; a CR that ends the chunk waits for a possible LF.
+          const lines = (rest + decoder.decode(value, { stream: true })).split(/\r\n|\r(?!$)|\n/);
+          rest = lines.pop();
+          for (const line of lines) {
+            // A line without a colon is a field without a value; one that starts with a colon, a comment.
+            const [, field, value] = /([^:]*):? ?(.*)/.exec(line);
+            if (field === 'data') data += `\n${value}`;
+            if (field === 'event') type = value;
+            if (field === 'id') id = value;
+            if (line) continue;
+            last = id;
+            if (type === 'job' && data) {
+              attempt = 0;
+              yield glue.parseResponse('GetJob', `{"getJobResponse":{"job":${data.slice(1)}}}`, 200).getJobResponse.job;
+            }
+            data = type = '';
+          }
+        }
+      } catch (error) {
+        const failure = error?.name === 'SingingCloningError' ? error : lost(error, signal, timedOut);
+        if (!failure.retryable || attempt >= (settings.maxRetries ?? 3)) throw failure;
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', cut);
+        cut();
+      }
+      await pause(attempt++, signal);
     }
   }
 
@@ -235,8 +318,12 @@ export function bindApi(glue, load) {
       Object.defineProperty(this, INNER, { value: inner, writable: true });
       // What an upload's presign needs of the options, read now as the WebAssembly reads them;
       // only these (never the credentials), and hidden from enumeration and logs.
-      const { endpoint, fetch, timeoutMs, maxRetries } = options ?? {};
-      Object.defineProperty(this, SETTINGS, { value: { endpoint, fetch, timeoutMs, maxRetries } });
+      const { endpoint, fetch, timeoutMs, maxRetries, pollIntervalMs, secretId } = options ?? {};
+      // Only a proxy has events: a client without an endpoint, or with credentials, calls the API itself.
+      const polls = !endpoint || secretId != null;
+      Object.defineProperty(this, SETTINGS, {
+        value: { endpoint, fetch, timeoutMs, maxRetries, pollIntervalMs, polls },
+      });
       if (!loaded) {
         inner.then(
           (client) => (this[INNER] = client),
@@ -266,8 +353,82 @@ export function bindApi(glue, load) {
     listModels(...args) {
       return call(this, 'listModels', args);
     }
-    waitForJob(...args) {
-      return call(this, 'waitForJob', args);
+    /**
+     * Over the endpoint's events when it has them: until the stream tells of the job's end, then
+     * one confirming read (the polling's first). A read also when the stream has said nothing for
+     * the first poll interval (the job may be older than its buffer), and after 60 s (a proxy
+     * without callbacks tells only of reads). Polls as the WebAssembly does when the endpoint has
+     * no events (remembered after a 404) or the stream fails; `onUpdate` is told of each state once.
+     */
+    async waitForJob(id, options) {
+      const inner = await this[INNER];
+      const settings = this[SETTINGS];
+      const given = options ?? {};
+      if (Object(given) !== given || settings.polls || given.signal?.aborted) return inner.waitForJob(id, options);
+      // Checked by the WebAssembly, which sends nothing given an aborted signal.
+      const checked = await inner.waitForJob(id, { ...given, signal: AbortSignal.abort() }).catch((error) => error);
+      if (checked.code === 'validation') throw checked;
+      const { signal, timeoutMs, onUpdate } = given;
+      const end = Date.now() + timeoutMs;
+      let state;
+      /** Tells `onUpdate` of a new state (its failure does not end the wait); whether the job is final. */
+      const update = (job) => {
+        if (job.state !== state) {
+          state = job.state;
+          try {
+            onUpdate?.(job);
+          } catch {}
+        }
+        return state > 2 && state < 6;
+      };
+      const stop = new AbortController();
+      const cut = () => stop.abort();
+      const timer = timeoutMs && setTimeout(cut, timeoutMs);
+      signal?.addEventListener('abort', cut);
+      const stream = listen(this, stop.signal);
+      let next;
+      let wake;
+      try {
+        for (let quiet = given.intervalMs ?? settings.pollIntervalMs ?? 1000; ; quiet = 60_000) {
+          let job;
+          let got;
+          // The stream's next event, or a read once it has been quiet for `quiet` ms.
+          while (job?.id !== id) {
+            next ??= stream.next();
+            got = await Promise.race([next, new Promise((resolve) => (wake = setTimeout(resolve, quiet)))]);
+            clearTimeout(wake);
+            if (got) next = null;
+            job = got ? got.value : await inner.getJob(id, { signal: stop.signal });
+          }
+          // The end read here needs no confirming.
+          if (update(job)) {
+            if (got) break;
+            return job;
+          }
+        }
+      } catch (error) {
+        if (signal?.aborted) throw aborted(signal);
+        if (stop.signal.aborted) throw sdkError('timeout', 'timed out');
+        settings.polls = error.code === 'http' && error.status === 404;
+      } finally {
+        clearTimeout(timer);
+        clearTimeout(wake);
+        signal?.removeEventListener('abort', cut);
+        stop.abort();
+        next?.catch(() => {});
+      }
+      return inner.waitForJob(id, {
+        ...given,
+        onUpdate: update,
+        timeoutMs: timeoutMs && Math.max(1, end - Date.now()),
+      });
+    }
+    /** See `SingingCloningClient.events` in the declarations, and `listen` above. */
+    events(options) {
+      const { signal } = options ?? {};
+      if (signal != null && !(signal instanceof AbortSignal))
+        throw invalid('options.signal', 'type', 'must be an AbortSignal');
+      return listen(this, signal);
     }
     /**
      * Every model, page after page (`limit` a page, from `offset`; both checked by listModels). In

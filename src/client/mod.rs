@@ -228,9 +228,11 @@ impl SingingCloningClient {
         }))
     }
 
-    /// Polls the job until it is COMPLETED, ERROR or CANCELED, from `pollIntervalMs`
-    /// doubling up to `maxPollIntervalMs`; calls `onUpdate(job)` on every change of
-    /// state; rejects with `timeout` after `timeoutMs` or `aborted` on the signal.
+    /// Waits until the job is COMPLETED, ERROR or CANCELED: over the proxy's job events when
+    /// `endpoint` has them (the package's entry, js/bind.js, then reads the job once to confirm
+    /// its end), else by polling from `pollIntervalMs` doubling up to `maxPollIntervalMs`, which
+    /// this method does; calls `onUpdate(job)` on every change of state; rejects with `timeout`
+    /// after `timeoutMs` or `aborted` on the signal.
     #[wasm_bindgen(js_name = waitForJob, unchecked_return_type = "Promise<JobWithStatus>")]
     pub fn wait_for_job(
         &self,
@@ -556,6 +558,16 @@ export interface SingingCloningClient {
    * Written in JavaScript (js/bind.js) over `listModels`, which keeps the page's WebAssembly smaller.
    */
   models(options?: ListModelsOptions): AsyncGenerator<Model, void, undefined>;
+  /**
+   * The caller's jobs as they change, from the proxy's `GET {endpoint}/events` (Server-Sent Events,
+   * read through the client's `fetch`; no EventSource needed): `for await (const job of client.events())`.
+   * Starts with the changes the proxy still holds for the caller (15 minutes); a stream that is cut
+   * is opened again with `Last-Event-ID`, so nothing is missed. Never ends by itself: `break`, or
+   * abort the `signal` (which rejects with `aborted`). Rejects with `http` (404: the endpoint has no
+   * events), `api` (the proxy's refusal), `network` or `timeout` once `maxRetries` attempts in a row
+   * failed, or `parse`. Written in JavaScript (js/bind.js), which keeps the page's WebAssembly smaller.
+   */
+  events(options?: CallOptions): AsyncGenerator<JobWithStatus, void, undefined>;
 }
 export interface WaitOptions {
   signal?: AbortSignalLike; timeoutMs?: number; onUpdate?: (job: JobWithStatus) => void;
