@@ -101,6 +101,14 @@ function put({ uploadUrl, method = 'PUT', headers }, data, total, signal, onProg
   });
 }
 
+/** The `signal` of a call's `options`, checked as the WebAssembly checks it. */
+function signalOf(options) {
+  const signal = options?.signal;
+  if (signal != null && !(signal instanceof AbortSignal))
+    throw invalid('options.signal', 'type', 'must be an AbortSignal');
+  return signal;
+}
+
 /**
  * The wait before retry `attempt` (from 0): full jitter up to 250 ms doubling to 20 s, as the
  * client's (src/retry.rs). An abort ends it, and the next attempt rejects at once.
@@ -364,7 +372,7 @@ export function bindApi(glue, load) {
       const inner = await this[INNER];
       const settings = this[SETTINGS];
       const given = options ?? {};
-      if (Object(given) !== given || settings.polls || given.signal?.aborted) return inner.waitForJob(id, options);
+      if (Object(given) !== given || settings.polls || signalOf(given)?.aborted) return inner.waitForJob(id, options);
       // Checked by the WebAssembly, which sends nothing given an aborted signal.
       const checked = await inner.waitForJob(id, { ...given, signal: AbortSignal.abort() }).catch((error) => error);
       if (checked.code === 'validation') throw checked;
@@ -425,10 +433,7 @@ export function bindApi(glue, load) {
     }
     /** See `SingingCloningClient.events` in the declarations, and `listen` above. */
     events(options) {
-      const { signal } = options ?? {};
-      if (signal != null && !(signal instanceof AbortSignal))
-        throw invalid('options.signal', 'type', 'must be an AbortSignal');
-      return listen(this, signal);
+      return listen(this, signalOf(options));
     }
     /**
      * Every model, page after page (`limit` a page, from `offset`; both checked by listModels). In
