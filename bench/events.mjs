@@ -215,7 +215,9 @@ export async function run({ quick = false } = {}) {
     markdown,
     goals: [
       {
-        name: `\`waitForJob\` notices completion ≤ ${GOAL_P95_MS} ms (p95) after the upstream's callback reaches the proxy`,
+        name:
+          `\`waitForJob\` notices completion ≤ ${GOAL_P95_MS} ms (p95) after the upstream's callback ` +
+          'reaches the proxy',
         ok: fastEnough,
         figure:
           `${fmt(stream.p95)} ms (p50 ${fmt(stream.p50)} ms); today's backoff p95 ${fmt(figures.backoff.p95)} ms, ` +

@@ -223,8 +223,8 @@ export function bindApi(glue, load) {
           new Request(`${settings.endpoint?.replace(/\/+$/, '')}/events`, { headers, signal: controller.signal }),
         );
         clearTimeout(timer);
-        if (!response.ok || !/^text\/event-stream/.test(response.headers.get('content-type'))) {
-          if (response.status > 299) glue.parseResponse('GetJob', await response.text(), response.status);
+        if (response.status > 299) glue.parseResponse('GetJob', await response.text(), response.status);
+        if (!/^text\/event-stream/.test(response.headers.get('content-type'))) {
           throw sdkError('parse', 'unreadable response: no event stream');
         }
         reader = response.body.getReader();
@@ -326,11 +326,11 @@ export function bindApi(glue, load) {
       Object.defineProperty(this, INNER, { value: inner, writable: true });
       // What an upload's presign needs of the options, read now as the WebAssembly reads them;
       // only these (never the credentials), and hidden from enumeration and logs.
-      const { endpoint, fetch, timeoutMs, maxRetries, pollIntervalMs, secretId } = options ?? {};
+      const { endpoint, fetch, timeoutMs, maxRetries, pollIntervalMs, maxPollIntervalMs, secretId } = options ?? {};
       // Only a proxy has events: a client without an endpoint, or with credentials, calls the API itself.
       const polls = !endpoint || secretId != null;
       Object.defineProperty(this, SETTINGS, {
-        value: { endpoint, fetch, timeoutMs, maxRetries, pollIntervalMs, polls },
+        value: { endpoint, fetch, timeoutMs, maxRetries, pollIntervalMs, maxPollIntervalMs, polls },
       });
       if (!loaded) {
         inner.then(
@@ -362,22 +362,43 @@ export function bindApi(glue, load) {
       return call(this, 'listModels', args);
     }
     /**
-     * Over the endpoint's events when it has them: until the stream tells of the job's end, then
-     * one confirming read (the polling's first). A read also when the stream has said nothing for
-     * the first poll interval (the job may be older than its buffer), and after 60 s (a proxy
-     * without callbacks tells only of reads). Polls as the WebAssembly does when the endpoint has
-     * no events (remembered after a 404) or the stream fails; `onUpdate` is told of each state once.
+     * Waits for the job's end: over the endpoint's events when it has them, reading the job once
+     * when the stream tells of its end, or when the stream has said nothing of it for the first
+     * poll interval (the job may be older than the proxy's buffer) and then for a minute (a proxy
+     * without callbacks tells only of reads); by polling otherwise (without events, remembered
+     * after a 404, or once the stream fails), from the first interval doubling up to the cap.
+     * `onUpdate` is told of each state once. In JavaScript: the WebAssembly's cost 1 KB gzip.
      */
     async waitForJob(id, options) {
       const inner = await this[INNER];
       const settings = this[SETTINGS];
       const given = options ?? {};
-      if (Object(given) !== given || settings.polls || signalOf(given)?.aborted) return inner.waitForJob(id, options);
-      // Checked by the WebAssembly, which sends nothing given an aborted signal.
-      const checked = await inner.waitForJob(id, { ...given, signal: AbortSignal.abort() }).catch((error) => error);
+      if (Object(given) !== given) throw invalid('options', 'type', 'must be an object');
+      const signal = signalOf(given);
+      const { onUpdate } = given;
+      if (onUpdate != null && typeof onUpdate !== 'function') {
+        throw invalid('options.onUpdate', 'type', 'must be a function');
+      }
+      // Whole numbers of milliseconds, as the WebAssembly checks its options.
+      const [timeoutMs, intervalMs, maxIntervalMs] = [
+        // setTimeout's longest, about 24.8 days.
+        ['timeoutMs', 2 ** 31 - 1],
+        ['intervalMs', 3_600_000],
+        ['maxIntervalMs', 3_600_000],
+      ].map(([key, most]) => {
+        const ms = given[key];
+        if (ms != null && typeof ms !== 'number') throw invalid(`options.${key}`, 'type', 'must be a number');
+        if (ms != null && !(Number.isInteger(ms) && ms > 0 && ms <= most)) {
+          throw invalid(`options.${key}`, 'range', 'is out of range');
+        }
+        return ms;
+      });
+      // The id, checked by getJob, which sends nothing given an aborted signal.
+      const checked = await inner.getJob(id, { signal: AbortSignal.abort() }).catch((error) => error);
       if (checked.code === 'validation') throw checked;
-      const { signal, timeoutMs, onUpdate } = given;
-      const end = Date.now() + timeoutMs;
+      if (signal?.aborted) throw aborted(signal);
+      const first = intervalMs ?? settings.pollIntervalMs ?? 1000;
+      const cap = Math.max(first, maxIntervalMs ?? settings.maxPollIntervalMs ?? 10_000);
       let state;
       /** Tells `onUpdate` of a new state (its failure does not end the wait); whether the job is final. */
       const update = (job) => {
@@ -393,31 +414,38 @@ export function bindApi(glue, load) {
       const cut = () => stop.abort();
       const timer = timeoutMs && setTimeout(cut, timeoutMs);
       signal?.addEventListener('abort', cut);
-      const stream = listen(this, stop.signal);
+      let stream = !settings.polls && listen(this, stop.signal);
       let next;
       let wake;
       try {
-        for (let quiet = given.intervalMs ?? settings.pollIntervalMs ?? 1000; ; quiet = 60_000) {
-          let job;
-          let got;
-          // The stream's next event, or a read once it has been quiet for `quiet` ms.
-          while (job?.id !== id) {
-            next ??= stream.next();
-            got = await Promise.race([next, new Promise((resolve) => (wake = setTimeout(resolve, quiet)))]);
-            clearTimeout(wake);
-            if (got) next = null;
-            job = got ? got.value : await inner.getJob(id, { signal: stop.signal });
-          }
-          // The end read here needs no confirming.
+        for (let poll = 0, wait = stream ? first : 0; ; ) {
+          // The stream's next event, or a read after `wait` ms; a read at once when the stream fails.
+          const got = await new Promise((resolve, reject) => {
+            wake = setTimeout(resolve, wait);
+            stop.signal.addEventListener('abort', reject);
+            if (stream) {
+              next ??= stream.next();
+              next.then(resolve, reject);
+            }
+          }).catch((error) => {
+            if (stop.signal.aborted) throw error;
+            settings.polls = error.code === 'http' && error.status === 404;
+            stream = null;
+          });
+          clearTimeout(wake);
+          next = got ? null : next;
+          const job = got ? got.value : await inner.getJob(id, { signal: stop.signal });
+          if (job.id !== id) continue;
           if (update(job)) {
-            if (got) break;
-            return job;
-          }
+            if (!got) return job;
+            // The stream's word for it, confirmed by a read at once.
+            stream.return();
+            stream = null;
+            wait = 0;
+          } else wait = stream ? 60_000 : Math.min(cap, first * 2 ** poll++);
         }
       } catch (error) {
-        if (signal?.aborted) throw aborted(signal);
-        if (stop.signal.aborted) throw sdkError('timeout', 'timed out');
-        settings.polls = error.code === 'http' && error.status === 404;
+        throw signal?.aborted ? aborted(signal) : stop.signal.aborted ? sdkError('timeout', 'timed out') : error;
       } finally {
         clearTimeout(timer);
         clearTimeout(wake);
@@ -425,11 +453,6 @@ export function bindApi(glue, load) {
         stop.abort();
         next?.catch(() => {});
       }
-      return inner.waitForJob(id, {
-        ...given,
-        onUpdate: update,
-        timeoutMs: timeoutMs && Math.max(1, end - Date.now()),
-      });
     }
     /** See `SingingCloningClient.events` in the declarations, and `listen` above. */
     events(options) {
