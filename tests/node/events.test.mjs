@@ -6,6 +6,9 @@
 // text, read here by the harness's own parser (tests/proxy/harness.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 
 import { SingingCloningClient } from 'singing-cloning';
 import { createProxyHandler } from '../../js/proxy.js';
@@ -15,6 +18,7 @@ import {
   PAGE_ORIGIN,
   PREFIX,
   PROXY_SECRET,
+  ROOT,
   SECRET_ID,
   SECRET_KEY,
   generateJob,
@@ -497,4 +501,27 @@ test('a client with credentials, or without an endpoint, never asks for events',
   const done = await client.waitForJob(job.id, { intervalMs: 100 });
   assert.equal(done.status, 'COMPLETED');
   assert.ok(!log.some((p) => p.endsWith('/events')), log.join(', '));
+});
+
+test('in Deno too: waitForJob over the stream in three requests, and events() (Deno has fetch streams)', async () => {
+  const { stdout } = await promisify(execFile)(
+    path.join(ROOT, 'node_modules/.bin/deno'),
+    [
+      'run',
+      '--no-prompt',
+      '--allow-net',
+      '--allow-read',
+      '--allow-env',
+      path.join(ROOT, 'tests/node/events-deno-child.mjs'),
+      proxy.api,
+      PAGE_ORIGIN,
+      JSON.stringify(generateJob(emulator.origin).createJobRequest),
+    ],
+    { env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' }, timeout: 60_000 },
+  );
+  const { status, requests, updates, seen } = JSON.parse(stdout);
+  assert.equal(status, 'COMPLETED');
+  assert.deepEqual(requests, ['POST /job', 'GET /events', 'POST /job', 'GET /events']);
+  assert.deepEqual(updates, ['SUBMITTED', 'COMPLETED']);
+  assert.deepEqual(seen, ['SUBMITTED', 'COMPLETED'], 'the replay of the job, from the start');
 });
