@@ -218,7 +218,8 @@ export function bindApi(glue, load) {
       signal?.addEventListener('abort', cut);
       try {
         if (signal?.aborted) throw signal.reason;
-        const headers = last === undefined ? {} : { 'last-event-id': last };
+        // As EventSource: an empty id (a server's reset) is not sent.
+        const headers = last ? { 'last-event-id': last } : {};
         const response = await (settings.fetch ?? fetch)(
           new Request(`${settings.endpoint?.replace(/\/+$/, '')}/events`, { headers, signal: controller.signal }),
         );
