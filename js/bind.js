@@ -430,7 +430,8 @@ export function bindApi(glue, load) {
             }
           }).catch((error) => {
             if (stop.signal.aborted) throw error;
-            settings.polls = error.code === 'http' && error.status === 404;
+            // An endpoint without the route (`http`, or a proxy's own `api` 404) is not asked again.
+            settings.polls = error.status === 404;
             stream = null;
           });
           clearTimeout(wake);
@@ -446,7 +447,8 @@ export function bindApi(glue, load) {
           } else wait = stream ? 60_000 : Math.min(cap, first * 2 ** poll++);
         }
       } catch (error) {
-        throw signal?.aborted ? aborted(signal) : stop.signal.aborted ? sdkError('timeout', 'timed out') : error;
+        // Cut short: `aborted` by the caller, else the time was up.
+        throw stop.signal.aborted ? lost(error, signal, 1) : error;
       } finally {
         clearTimeout(timer);
         clearTimeout(wake);
