@@ -2,7 +2,7 @@
 // `npm run bench`: measures singing-cloning against its peers (@fal-ai/client, replicate, a
 // hand-rolled fetch + zod / ajv client), side by side in one run on one machine, and writes
 // bench/RESULTS.md. Items: 1 weight in a page, 2 start-up, 3 validation, 4 parsing,
-// 5 proxy overhead, 6 waiting. Options:
+// 5 proxy overhead, 6 waiting, 7 voice, 8 events. Options:
 //   --only=1,3   run some items (prints the tables; RESULTS.md is written only for a full run)
 //   --quick      short runs, to check the harness (not for figures; RESULTS.md is not written)
 //   --build      rebuild pkg/ first (bash scripts/build.sh); otherwise pkg/ is measured as it is
@@ -29,6 +29,7 @@ const ITEMS = [
   { n: 5, title: 'Proxy overhead', run: async (o) => (await import('./proxy.mjs')).run(o) },
   { n: 6, title: 'Waiting', run: async (o) => (await import('./waiting.mjs')).run(o) },
   { n: 7, title: 'Voice', run: async (o) => (await import('./voice.mjs')).run(o) },
+  { n: 8, title: 'Events', run: async (o) => (await import('./events.mjs')).run(o) },
 ];
 
 function sh(cmd, cmdArgs) {
@@ -48,7 +49,7 @@ function preflight() {
     sh('bash', ['scripts/setup.sh']);
   }
   if (args.includes('--build') || missingPkg()) sh('bash', ['scripts/build.sh']);
-  if ((!only || only.has(5)) && !existsSync(emulatorBin))
+  if ((!only || only.has(5) || only.has(8)) && !existsSync(emulatorBin))
     sh('cargo', ['build', '--release', '-p', 'singing-cloning-emulator']);
   if (missingPkg()) throw new Error('pkg/ is still incomplete after the build');
 }

@@ -55,8 +55,9 @@ export async function run({ quick = false } = {}) {
     });
   }
   const markdown = [
-    `Both waiters really run (our client's \`waitForJob\` from the WebAssembly, with its defaults), on a ` +
-      `virtual clock: \`setTimeout\`, \`clearTimeout\` and \`Date.now\` are replaced in a fresh process, ` +
+    `Both waiters really run (our client's \`waitForJob\`, polling with its defaults, as a client with ` +
+      `credentials does), on a virtual clock: \`setTimeout\`, \`clearTimeout\` and \`Date.now\` are ` +
+      `replaced in a fresh process, ` +
       `so 120 s jobs take milliseconds. The fake service answers GetJob from the virtual time: SUBMITTED ` +
       `for 1 s, PROCESSING until the job's length, then COMPLETED; each request takes a simulated round ` +
       `trip of 20–80 ms (seeded random), the state read halfway. ${repeats} runs per job length and ` +

@@ -101,6 +101,25 @@ function put({ uploadUrl, method = 'PUT', headers }, data, total, signal, onProg
   });
 }
 
+/** The `signal` of a call's `options`, checked as the WebAssembly checks it. */
+function signalOf(options) {
+  const signal = options?.signal;
+  if (signal != null && !(signal instanceof AbortSignal))
+    throw invalid('options.signal', 'type', 'must be an AbortSignal');
+  return signal;
+}
+
+/**
+ * The wait before retry `attempt` (from 0): full jitter up to 250 ms doubling to 20 s, as the
+ * client's (src/retry.rs). An abort ends it, and the next attempt rejects at once.
+ */
+function pause(attempt, signal) {
+  return new Promise((resolve) => {
+    setTimeout(resolve, Math.random() * Math.min(20_000, 250 * 2 ** attempt));
+    signal?.addEventListener('abort', resolve);
+  });
+}
+
 /**
  * The main entry's API over the wasm-bindgen `glue`, once `load()` has instantiated it.
  * `load` instantiates it synchronously, or returns a Promise that settles when it has.
@@ -167,11 +186,84 @@ export function bindApi(glue, load) {
           caught?.name === 'SingingCloningError' ? caught : sdkError('parse', 'unreadable response: no upload answer');
         if (!error.retryable || attempt >= (settings.maxRetries ?? 3)) throw error;
       }
-      // An abort ends the wait, and the next attempt rejects at once.
-      await new Promise((resolve) => {
-        setTimeout(resolve, Math.random() * Math.min(20_000, 250 * 2 ** attempt));
-        signal?.addEventListener('abort', resolve);
-      });
+      await pause(attempt, signal);
+    }
+  }
+
+  /**
+   * The caller's job events: `GET {endpoint}/events` through the client's `fetch`, read as
+   * Server-Sent Events from the body (Node and Workers have no EventSource), each `job` event's
+   * job as parseResponse reads it. A stream that ends or fails is opened again with the
+   * `Last-Event-ID` of the last event taken, after a pause as a presign's (reset by each event);
+   * an answer that is no event stream fails as parseResponse reads it (404 is `http`), retried
+   * when `retryable`, up to `maxRetries` times in a row. Ends with `aborted` on `signal`.
+   */
+  async function* listen(client, signal) {
+    await client[INNER];
+    const settings = client[SETTINGS];
+    let last;
+    for (let attempt = 0; ; ) {
+      const controller = new AbortController();
+      let reader;
+      let timedOut;
+      const cut = () => {
+        controller.abort();
+        // A `fetch` option may drop the signal; the reader stops all the same.
+        reader?.cancel().catch(() => {});
+      };
+      const timer = setTimeout(() => {
+        timedOut = 1;
+        cut();
+      }, settings.timeoutMs ?? 30_000);
+      signal?.addEventListener('abort', cut);
+      try {
+        if (signal?.aborted) throw signal.reason;
+        // As EventSource: an empty id (a server's reset) is not sent.
+        const headers = last ? { 'last-event-id': last } : {};
+        const response = await (settings.fetch ?? fetch)(
+          new Request(`${settings.endpoint?.replace(/\/+$/, '')}/events`, { headers, signal: controller.signal }),
+        );
+        clearTimeout(timer);
+        if (response.status > 299) glue.parseResponse('GetJob', await response.text(), response.status);
+        if (!/^text\/event-stream/.test(response.headers.get('content-type'))) {
+          throw sdkError('parse', 'unreadable response: no event stream');
+        }
+        reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        let rest = '';
+        let data = '';
+        let type = '';
+        let id = last;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) throw 'the event stream ended';
+          // Lines end at CRLF, CR or LF; a CR that ends the chunk waits for a possible LF.
+          const lines = (rest + decoder.decode(value, { stream: true })).split(/\r\n|\r(?!$)|\n/);
+          rest = lines.pop();
+          for (const line of lines) {
+            // A line without a colon is a field without a value; one that starts with a colon, a comment.
+            const [, field, value] = /([^:]*):? ?(.*)/.exec(line);
+            if (field === 'data') data += `\n${value}`;
+            if (field === 'event') type = value;
+            if (field === 'id') id = value;
+            if (line) continue;
+            last = id;
+            if (type === 'job' && data) {
+              attempt = 0;
+              yield glue.parseResponse('GetJob', `{"getJobResponse":{"job":${data.slice(1)}}}`, 200).getJobResponse.job;
+            }
+            data = type = '';
+          }
+        }
+      } catch (error) {
+        const failure = error?.name === 'SingingCloningError' ? error : lost(error, signal, timedOut);
+        if (!failure.retryable || attempt >= (settings.maxRetries ?? 3)) throw failure;
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', cut);
+        cut();
+      }
+      await pause(attempt++, signal);
     }
   }
 
@@ -235,8 +327,12 @@ export function bindApi(glue, load) {
       Object.defineProperty(this, INNER, { value: inner, writable: true });
       // What an upload's presign needs of the options, read now as the WebAssembly reads them;
       // only these (never the credentials), and hidden from enumeration and logs.
-      const { endpoint, fetch, timeoutMs, maxRetries } = options ?? {};
-      Object.defineProperty(this, SETTINGS, { value: { endpoint, fetch, timeoutMs, maxRetries } });
+      const { endpoint, fetch, timeoutMs, maxRetries, pollIntervalMs, maxPollIntervalMs, secretId } = options ?? {};
+      // Only a proxy has events: a client without an endpoint, or with credentials, calls the API itself.
+      const polls = !endpoint || secretId != null;
+      Object.defineProperty(this, SETTINGS, {
+        value: { endpoint, fetch, timeoutMs, maxRetries, pollIntervalMs, maxPollIntervalMs, polls },
+      });
       if (!loaded) {
         inner.then(
           (client) => (this[INNER] = client),
@@ -266,8 +362,104 @@ export function bindApi(glue, load) {
     listModels(...args) {
       return call(this, 'listModels', args);
     }
-    waitForJob(...args) {
-      return call(this, 'waitForJob', args);
+    /**
+     * Waits for the job's end: over the endpoint's events when it has them, reading the job once
+     * when the stream tells of its end, or when the stream has said nothing of it for the first
+     * poll interval (the job may be older than the proxy's buffer) and then for a minute (a proxy
+     * without callbacks tells only of reads); by polling otherwise (without events, remembered
+     * after a 404, or once the stream fails), from the first interval doubling up to the cap.
+     * `onUpdate` is told of each state once. In JavaScript: the WebAssembly's cost 1 KB gzip.
+     */
+    async waitForJob(id, options) {
+      const inner = await this[INNER];
+      const settings = this[SETTINGS];
+      const given = options ?? {};
+      if (Object(given) !== given) throw invalid('options', 'type', 'must be an object');
+      const signal = signalOf(given);
+      const { onUpdate } = given;
+      if (onUpdate != null && typeof onUpdate !== 'function') {
+        throw invalid('options.onUpdate', 'type', 'must be a function');
+      }
+      // Whole numbers of milliseconds, as the WebAssembly checks its options.
+      const [timeoutMs, intervalMs, maxIntervalMs] = [
+        // setTimeout's longest, about 24.8 days.
+        ['timeoutMs', 2 ** 31 - 1],
+        ['intervalMs', 3_600_000],
+        ['maxIntervalMs', 3_600_000],
+      ].map(([key, most]) => {
+        const ms = given[key];
+        if (ms != null && typeof ms !== 'number') throw invalid(`options.${key}`, 'type', 'must be a number');
+        if (ms != null && !(Number.isInteger(ms) && ms > 0 && ms <= most)) {
+          throw invalid(`options.${key}`, 'range', 'is out of range');
+        }
+        return ms;
+      });
+      // The id, checked by getJob, which sends nothing given an aborted signal.
+      const checked = await inner.getJob(id, { signal: AbortSignal.abort() }).catch((error) => error);
+      if (checked.code === 'validation') throw checked;
+      if (signal?.aborted) throw aborted(signal);
+      const first = intervalMs ?? settings.pollIntervalMs ?? 1000;
+      const cap = Math.max(first, maxIntervalMs ?? settings.maxPollIntervalMs ?? 10_000);
+      let state;
+      /** Tells `onUpdate` of a new state (its failure does not end the wait); whether the job is final. */
+      const update = (job) => {
+        if (job.state !== state) {
+          state = job.state;
+          try {
+            onUpdate?.(job);
+          } catch {}
+        }
+        return state > 2 && state < 6;
+      };
+      const stop = new AbortController();
+      const cut = () => stop.abort();
+      const timer = timeoutMs && setTimeout(cut, timeoutMs);
+      signal?.addEventListener('abort', cut);
+      let stream = !settings.polls && listen(this, stop.signal);
+      let next;
+      let wake;
+      try {
+        for (let poll = 0, wait = stream ? first : 0; ; ) {
+          // The stream's next event, or a read after `wait` ms; a read at once when the stream fails.
+          const got = await new Promise((resolve, reject) => {
+            wake = setTimeout(resolve, wait);
+            stop.signal.addEventListener('abort', reject);
+            if (stream) {
+              next ??= stream.next();
+              next.then(resolve, reject);
+            }
+          }).catch((error) => {
+            if (stop.signal.aborted) throw error;
+            // An endpoint without the route (`http`, or a proxy's own `api` 404) is not asked again.
+            settings.polls = error.status === 404;
+            stream = null;
+          });
+          clearTimeout(wake);
+          next = got ? null : next;
+          const job = got ? got.value : await inner.getJob(id, { signal: stop.signal });
+          if (job.id !== id) continue;
+          if (update(job)) {
+            if (!got) return job;
+            // The stream's word for it, confirmed by a read at once.
+            stream.return();
+            stream = null;
+            wait = 0;
+          } else wait = stream ? 60_000 : Math.min(cap, first * 2 ** poll++);
+        }
+      } catch (error) {
+        // Cut short: `aborted` by the caller, else the time was up.
+        throw stop.signal.aborted ? lost(error, signal, 1) : error;
+      } finally {
+        clearTimeout(timer);
+        clearTimeout(wake);
+        signal?.removeEventListener('abort', cut);
+        stop.abort();
+        next?.catch(() => {});
+      }
+    }
+    /** See `SingingCloningClient.events` in the declarations, and `listen` above. */
+    events(options) {
+      return listen(this, signalOf(options));
     }
     /**
      * Every model, page after page (`limit` a page, from `offset`; both checked by listModels). In

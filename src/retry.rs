@@ -1,4 +1,4 @@
-//! When to send a request again, and how long to wait first; how often to poll a job.
+//! When to send a request again, and how long to wait first.
 //! Pure functions of their inputs (the clock and the random number are passed in), so
 //! the policy is tested natively.
 
@@ -90,27 +90,6 @@ pub fn retry_after_ms(header: &str, now_ms: f64) -> Option<u32> {
     Some((at - now_ms).clamp(0.0, u32::MAX as f64) as u32)
 }
 
-/// How `waitForJob` spaces its polls: from `initial_ms`, doubling, up to `max_ms`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PollSchedule {
-    pub initial_ms: u32,
-    pub max_ms: u32,
-}
-
-impl Default for PollSchedule {
-    fn default() -> Self {
-        PollSchedule { initial_ms: 1000, max_ms: 10_000 }
-    }
-}
-
-impl PollSchedule {
-    /// The wait before poll number `poll` (0 for the wait after the first look).
-    pub fn delay_ms(&self, poll: u32) -> u32 {
-        let grown = self.initial_ms as f64 * 2f64.powi(poll.min(30) as i32);
-        grown.min(self.max_ms.max(self.initial_ms) as f64) as u32
-    }
-}
-
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
@@ -186,13 +165,5 @@ mod tests {
             p.decide(Action::ListModels, 0, &http(503), Some("junk"), 0.0, 0.0),
             Decision::Retry { delay_ms: 0 }
         );
-    }
-
-    #[test]
-    fn polls_double_up_to_the_cap() {
-        let s = PollSchedule::default();
-        let delays: Vec<u32> = (0..7).map(|i| s.delay_ms(i)).collect();
-        assert_eq!(delays, vec![1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
-        assert_eq!(PollSchedule { initial_ms: 500, max_ms: 100 }.delay_ms(3), 500);
     }
 }

@@ -1,6 +1,7 @@
-//! `SingingCloningClient`: every action over fetch, with safe retries, CreateJob exactly
-//! once, job waiting and paging. The decisions (what to retry, how long to wait) are
-//! the pure [`crate::retry`] policy; this module only carries them out.
+//! `SingingCloningClient`: every action over fetch, with safe retries and CreateJob exactly
+//! once. The decisions (what to retry, how long to wait) are the pure [`crate::retry`]
+//! policy; this module only carries them out. Waiting for a job, events, paging and uploads
+//! are the package's entry's (js/bind.js), over these methods: lighter there for the page.
 
 mod options;
 
@@ -19,8 +20,8 @@ use crate::js::value::{from_js, to_js};
 use crate::model::job_builder::{create_job_body, result_url, GenerateParams, TrainParams};
 use crate::model::music_model::{LIST_MODELS_TYPE, MAX_LIST_MODELS_LIMIT};
 use crate::model::read::join;
-use crate::model::{parse_response, validate_body, Action, Credentials, JobState, ParsedResponse, Timing, Value};
-use crate::retry::{Decision, PollSchedule, RetryPolicy};
+use crate::model::{parse_response, validate_body, Action, Credentials, ParsedResponse, Timing, Value};
+use crate::retry::{Decision, RetryPolicy};
 use crate::transport::{self, post_json};
 use options::Options;
 
@@ -33,7 +34,6 @@ struct Config {
     credentials: Option<Credentials>,
     timeout_ms: u32,
     retry: RetryPolicy,
-    poll: PollSchedule,
     fetch: Option<Function>,
 }
 
@@ -94,8 +94,9 @@ impl SingingCloningClient {
             ));
         }
         let defaults = RetryPolicy::default();
-        let poll = PollSchedule::default();
-        let initial_ms = options.integer("pollIntervalMs", 1, 3_600_000)?.unwrap_or(poll.initial_ms);
+        // waitForJob's intervals, which the package's entry (js/bind.js) reads: checked with the rest.
+        options.integer("pollIntervalMs", 1, 3_600_000)?;
+        options.integer("maxPollIntervalMs", 1, 3_600_000)?;
         Ok(Config {
             endpoint: String::from(endpoint.trim_end_matches('/')),
             credentials,
@@ -103,10 +104,6 @@ impl SingingCloningClient {
             retry: RetryPolicy {
                 max_retries: options.integer("maxRetries", 0, 20)?.unwrap_or(defaults.max_retries),
                 ..defaults
-            },
-            poll: PollSchedule {
-                initial_ms,
-                max_ms: options.integer("maxPollIntervalMs", 1, 3_600_000)?.unwrap_or(poll.max_ms.max(initial_ms)),
             },
             fetch: options.function("fetch")?,
         })
@@ -221,57 +218,6 @@ impl SingingCloningClient {
             let (request, signal) = prepared?;
             let parsed = call(&config, action, request, signal.as_ref()).await?;
             Ok(pick(&parsed))
-        }))
-    }
-
-    /// Polls the job until it is COMPLETED, ERROR or CANCELED, from `pollIntervalMs`
-    /// doubling up to `maxPollIntervalMs`; calls `onUpdate(job)` on every change of
-    /// state; rejects with `timeout` after `timeoutMs` or `aborted` on the signal.
-    #[wasm_bindgen(js_name = waitForJob, unchecked_return_type = "Promise<JobWithStatus>")]
-    pub fn wait_for_job(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        let config = self.config.clone();
-        promise(Box::pin(async move {
-            let options = Options::new(options.unwrap_or_default(), "options")?;
-            let id = string_arg(&id, "id")?;
-            let signal = options.signal()?;
-            let on_update = options.function("onUpdate")?;
-            let timeout_ms = options.integer("timeoutMs", 1, u32::MAX)?;
-            let schedule = PollSchedule {
-                initial_ms: options.integer("intervalMs", 1, 3_600_000)?.unwrap_or(config.poll.initial_ms),
-                max_ms: options.integer("maxIntervalMs", 1, 3_600_000)?.unwrap_or(config.poll.max_ms),
-            };
-            let deadline = timeout_ms.map(|ms| transport::now_ms() + ms as f64);
-            let mut last_state = None;
-            let mut poll = 0;
-            loop {
-                let parsed = get_job(&config, id.clone(), signal.as_ref()).await?;
-                let state = parsed.job_state().unwrap_or(JobState::Unknown(0));
-                let job = job_of(&parsed);
-                if last_state != Some(state) {
-                    last_state = Some(state);
-                    if let Some(on_update) = &on_update {
-                        // A failing listener must not end the wait.
-                        let _ = on_update.call1(&JsValue::UNDEFINED, &job);
-                    }
-                }
-                if state.is_final() {
-                    return Ok(job);
-                }
-                let mut delay = schedule.delay_ms(poll);
-                poll += 1;
-                if let Some(deadline) = deadline {
-                    let remaining = deadline - transport::now_ms();
-                    if remaining <= 0.0 {
-                        return Err(Error::Timeout);
-                    }
-                    delay = delay.min(remaining.ceil() as u32);
-                }
-                transport::sleep(delay, signal.as_ref()).await?;
-            }
         }))
     }
 
@@ -492,10 +438,6 @@ fn list_jobs_request(custom_id: String) -> Value {
     Value::Object(vec![("customId".into(), Value::String(custom_id))])
 }
 
-async fn get_job(config: &Config, id: String, signal: Option<&AbortSignal>) -> Result<ParsedResponse, Error> {
-    call(config, Action::GetJob, get_job_request(id), signal).await
-}
-
 async fn list_jobs(config: &Config, custom_id: String, signal: Option<&AbortSignal>) -> Result<ParsedResponse, Error> {
     call(config, Action::ListJobs, list_jobs_request(custom_id), signal).await
 }
@@ -550,6 +492,26 @@ export interface SingingCloningClient {
    * Written in JavaScript (js/bind.js) over `listModels`, which keeps the page's WebAssembly smaller.
    */
   models(options?: ListModelsOptions): AsyncGenerator<Model, void, undefined>;
+  /**
+   * Waits until the job is COMPLETED, ERROR or CANCELED, and resolves to it; calls `onUpdate(job)` once
+   * for each state it sees; rejects with `timeout` after `timeoutMs`, `aborted` on the signal, or the
+   * error of a read that failed. Through the proxy it listens to `events()` and reads the job once when
+   * the stream tells of its end (also when the stream has said nothing of the job for `intervalMs`, and
+   * then for a minute); it polls otherwise (credentials or no `endpoint`, no events route, a stream that
+   * failed): from `intervalMs` (`pollIntervalMs`, 1000) doubling to `maxIntervalMs` (`maxPollIntervalMs`,
+   * 10000). Written in JavaScript (js/bind.js), which keeps the page's WebAssembly smaller.
+   */
+  waitForJob(id: string, options?: WaitOptions): Promise<JobWithStatus>;
+  /**
+   * The caller's jobs as they change, from the proxy's `GET {endpoint}/events` (Server-Sent Events,
+   * read through the client's `fetch`; no EventSource needed): `for await (const job of client.events())`.
+   * Starts with the changes the proxy still holds for the caller (15 minutes); a stream that is cut
+   * is opened again with `Last-Event-ID`, so nothing is missed. Never ends by itself: `break`, or
+   * abort the `signal` (which rejects with `aborted`). Rejects with `http` (404: the endpoint has no
+   * events), `api` (the proxy's refusal), `network` or `timeout` once `maxRetries` attempts in a row
+   * failed, or `parse`. Written in JavaScript (js/bind.js), which keeps the page's WebAssembly smaller.
+   */
+  events(options?: CallOptions): AsyncGenerator<JobWithStatus, void, undefined>;
 }
 export interface WaitOptions {
   signal?: AbortSignalLike; timeoutMs?: number; onUpdate?: (job: JobWithStatus) => void;

@@ -334,6 +334,8 @@ test("every request goes to the page's own server, and no secret is in any reque
     // A redirect (the results route's) has no body to read, and the store's answer to a PUT
     // made by XMLHttpRequest is not kept by the browser's protocol; only what was loaded counts.
     if ((r.status >= 300 && r.status < 400) || r.method !== 'GET') continue;
+    // waitForJob's event streams end unread when the job does: what they carry is scanned below.
+    if (r.headers.includes('text/event-stream')) continue;
     assert.notEqual(r.body, null, `the body of ${r.url} was read`);
     assert.deepEqual(leaks(r.body), [], `response of ${r.url}`);
   }
@@ -341,5 +343,18 @@ test("every request goes to the page's own server, and no secret is in any reque
     loaded.some((r) => new URL(r.url).pathname.endsWith('.wav') && r.body.startsWith('RIFF')),
     "the result's bytes were scanned too",
   );
+  // The page's job events, as its streams carried them: a new stream with its session replays them all.
+  assert.ok(loaded.some((r) => r.url.endsWith('/api/singing-cloning/events')));
+  const session = (await page.context().cookies()).find((c) => c.name.includes('sc_session'));
+  const replay = await fetch(`${origin}/api/singing-cloning/events`, {
+    headers: { cookie: `${session.name}=${session.value}` },
+    signal: AbortSignal.timeout(2000),
+  });
+  const reader = replay.body.getReader();
+  let events = '';
+  while (!events.includes('"COMPLETED"')) events += new TextDecoder().decode((await reader.read()).value);
+  await reader.cancel();
+  assert.match(events, /^event: job$/m);
+  assert.deepEqual(leaks(events), [], 'the job events');
   assert.deepEqual(pageErrors, []);
 });

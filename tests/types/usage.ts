@@ -13,6 +13,7 @@ import type {
   UploadProgress,
   UploadOptions,
   FileData,
+  JobStatus,
 } from 'singing-cloning';
 import { createProxyHandler, configFromEnv, verifyWebhook } from 'singing-cloning/proxy';
 import type { ProxyErrorCode } from 'singing-cloning/proxy';
@@ -68,6 +69,13 @@ async function use(client: SingingCloningClient, signal: AbortSignal): Promise<s
   const { jobs, total } = await client.listJobs(created.customId ?? '');
   const page = await client.listModels({ offset: 0, limit: 10 });
   for await (const model of client.models()) console.log(model.name, model.createdAt, jobs.length, total, page.total);
+  for await (const job of client.events({ signal })) {
+    const state: JobStatus = job.status;
+    const typed: JobWithStatus = job;
+    if (typed.id === cover.id && state === 'COMPLETED') break;
+  }
+  // @ts-expect-error events() yields jobs, not strings
+  for await (const id of client.events()) id.startsWith('x') && console.log(id);
   const output = done.outputs?.[0];
   return output ? client.resultUrl(output, 'https://cos.example/covers') : undefined;
 }
