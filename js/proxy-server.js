@@ -126,17 +126,15 @@ function withoutHopByHop(raw) {
 
 /** Writes the handler's answer as parts (`ProxyHandler.handleParts`): a body in one write, or its stream. */
 async function sendParts(req, res, { status, headers, body, stream }) {
-  res.statusCode = status;
-  const cookies = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    if (headers[i] === 'set-cookie') cookies.push(headers[i + 1]);
-    else res.setHeader(headers[i], headers[i + 1]);
-  }
-  if (cookies.length) res.setHeader('set-cookie', cookies);
-  if (!req.complete) res.setHeader('connection', 'close');
+  if (!req.complete) headers.push('connection', 'close');
   if (stream && req.method !== 'HEAD') {
+    for (let i = 0; i + 1 < headers.length; i += 2) res.appendHeader(headers[i], headers[i + 1]);
+    res.statusCode = status;
     await pipeBody(res, new Response(stream, { headers: { 'content-type': res.getHeader('content-type') ?? '' } }));
   } else {
+    // One call with the raw list (repeated names, `set-cookie`, kept as they are), and the length.
+    if (body != null) headers.push('content-length', String(Buffer.byteLength(body)));
+    res.writeHead(status, headers);
     await stream?.cancel().catch(() => {});
     res.end(req.method === 'HEAD' ? undefined : (body ?? undefined));
   }

@@ -212,13 +212,10 @@ impl MemoryState {
             Op::Quota { key, day, size, max_count, max_bytes } => {
                 self.quota.take(key, *day, *size, *max_count, *max_bytes, now_ms)
             }
-            Op::Record { scope, job } => {
-                let made = Value::parse(job).ok().and_then(|job| self.events.record(scope, &job, now_ms));
-                Outcome::Events {
-                    events: made.into_iter().map(StoredEvent::from).collect(),
-                    latest: self.events.latest(),
-                }
-            }
+            Op::Record { scope, job } => match Value::parse(job) {
+                Ok(job) => self.record(scope, &job, now_ms),
+                Err(_) => Outcome::Events { events: Vec::new(), latest: self.events.latest() },
+            },
             Op::Replay { scope, last_event_id } => {
                 let missed = self.events.replay(scope, last_event_id.as_deref(), now_ms);
                 Outcome::Events {
@@ -227,6 +224,12 @@ impl MemoryState {
                 }
             }
         }
+    }
+
+    /// [`Op::Record`] of a job already read: what the shell runs in memory without the JSON.
+    pub fn record(&mut self, scope: &str, job: &Value, now_ms: f64) -> Outcome {
+        let made = self.events.record(scope, job, now_ms);
+        Outcome::Events { events: made.into_iter().map(StoredEvent::from).collect(), latest: self.events.latest() }
     }
 
     /// The events of `scope` after the one numbered `after`: what a stream of this process

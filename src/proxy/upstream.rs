@@ -104,7 +104,11 @@ pub fn for_caller(action: Action, answer: &Answer, scope: &Scope, config: &Proxy
     let restore = |custom_id: &str, url: &str| restore_callback(config, custom_id, url);
     match scope.unscope_answer(action, &mut raw, &restore) {
         Owned::No => job_not_found(),
-        Owned::Yes => Reply::json(answer.status, scrubber.body(&raw.to_json())),
+        Owned::Yes => {
+            // As `Scrubber::body` does, without writing and reading the tree once more.
+            scrubber.value(&mut raw);
+            Reply::json(answer.status, scrubber.text(&raw.to_json()))
+        }
     }
 }
 

@@ -272,8 +272,8 @@ async fn job_events(state: &State, request: &Incoming, url: &str, client: &Clien
 async fn record(state: &State, scope: &str, jobs: &[Value]) {
     let mut made = false;
     for job in jobs {
-        let op = Op::Record { scope: scope.into(), job: job.to_json() };
-        made |= matches!(state.shared.run(&op).await, Ok(Outcome::Events { events, .. }) if !events.is_empty());
+        let recorded = state.shared.record(scope, job).await;
+        made |= matches!(recorded, Ok(Outcome::Events { events, .. }) if !events.is_empty());
     }
     if made && state.push_events && !state.shared.listens() {
         stream::send(&state.streams, scope);

@@ -89,6 +89,16 @@ impl SharedStore {
         Ok(outcome)
     }
 
+    /// Records `job` for `scope` ([`Op::Record`]): in memory without writing it out as JSON.
+    pub async fn record(&self, scope: &str, job: &crate::model::Value) -> Result<Outcome, StoreDown> {
+        if self.external.is_some() {
+            return self.run(&Op::Record { scope: scope.into(), job: job.to_json() }).await;
+        }
+        // The borrow ends within the statement: no await holds it.
+        let outcome = self.memory.borrow_mut().record(scope, job, now_ms());
+        Ok(outcome)
+    }
+
     /// The events of `scope` after `cursor` in this process's memory (where a stream
     /// catches up when there is no external store).
     pub fn since(&self, scope: &str, cursor: u64) -> Vec<Event> {
