@@ -212,7 +212,7 @@ export interface ProxyConfig {
  */
 export interface ProxyStore {
   run(op: string): Promise<string>;
-  listen?(scope: string, onEvent: (event: string) => void, signal: AbortSignal): void;
+  listen?(scope: string, onEvent: (event: string) => void, signal: AbortSignalLike): void;
 }
 
 /**
