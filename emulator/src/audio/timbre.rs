@@ -57,6 +57,12 @@ pub struct Timbre {
     /// The formant scale after each epoch.
     #[serde(default)]
     pub scale_history: Vec<f64>,
+    /// The voice's own envelopes: the shapes (bands, dB, level removed, see [`shape_of`]) its
+    /// voiced frames cluster around, one per vowel-like sound (k-means centroids). Conversion
+    /// maps each sung frame to the ones it resembles, so each vowel takes the voice's own
+    /// formants, as sharp as its recordings show them; empty in models trained before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codebook: Vec<Vec<f64>>,
 }
 
 /// One frame's envelope on the band grid, dB. `envelope` is WORLD's power envelope of
@@ -86,6 +92,54 @@ fn to_db(power: f64) -> f64 {
     }
 }
 
+/// Bands from which a frame's noise floor is read: above the first formants.
+const FLOOR_FROM_HZ: f64 = 1_000.0;
+/// How many of a frame's lowest bands (above [`FLOOR_FROM_HZ`]) its floor is the mean of.
+const FLOOR_BANDS: usize = 4;
+/// The noise floor is removed with this margin over its estimate (classic spectral
+/// subtraction over-subtracts, so that the floor's peaks go too), power ratio.
+const FLOOR_OVER_SUBTRACTION: f64 = 3.0;
+/// What is left of a level at or under the floor, dB under it: far enough that resynthesis
+/// and the written file's own floor do not bring it back.
+const FLOOR_DEPTH_DB: f64 = 30.0;
+
+/// The noise floor of a recording (dB, as the bands): the median over its voiced frames of
+/// the mean of each frame's lowest bands above 1 kHz. A recording's floor (the hiss, the
+/// 16-bit quantisation) is flat and the same in every frame, while WORLD resynthesises a
+/// floor as noise, some 6 dB louder than it was analysed, to which the written file adds its
+/// own: a voice whose highs lie under the floor would come out with highs above it.
+pub fn noise_floor(frames: &[[f32; BANDS]]) -> Option<f64> {
+    let first = (0..BANDS).find(|&i| band_hz(i) >= FLOOR_FROM_HZ)?;
+    let mut lows: Vec<f64> = frames
+        .iter()
+        .map(|frame| {
+            let mut high: Vec<f32> = frame[first..].to_vec();
+            high.sort_by(f32::total_cmp);
+            high.iter().take(FLOOR_BANDS).map(|&v| v as f64).sum::<f64>() / FLOOR_BANDS as f64
+        })
+        .collect();
+    lows.sort_by(f64::total_cmp);
+    lows.get(lows.len() / 2).copied()
+}
+
+/// A level (dB) with the noise floor `floor_db` removed (see [`without_floor_power`]).
+pub fn without_floor(db: f64, floor_db: f64) -> f64 {
+    to_db(without_floor_power(10f64.powf(db / 10.0), 10f64.powf(floor_db / 10.0)))
+}
+
+/// A power with the floor's power removed: subtraction with a margin, never below
+/// [`FLOOR_DEPTH_DB`] under the power itself.
+fn without_floor_power(power: f64, floor_power: f64) -> f64 {
+    (power - FLOOR_OVER_SUBTRACTION * floor_power).max(power * 10f64.powf(-FLOOR_DEPTH_DB / 10.0))
+}
+
+/// Frames' bands with the noise floor removed (see [`without_floor`]).
+pub fn frames_without_floor(frames: &mut [[f32; BANDS]], floor_db: f64) {
+    for value in frames.iter_mut().flatten() {
+        *value = without_floor(*value as f64, floor_db) as f32;
+    }
+}
+
 /// Mean and standard deviation per band of `frames`.
 pub fn statistics(frames: &[[f32; BANDS]]) -> (Vec<f64>, Vec<f64>) {
     let n = frames.len().max(1) as f64;
@@ -100,6 +154,26 @@ pub fn statistics(frames: &[[f32; BANDS]]) -> (Vec<f64>, Vec<f64>) {
     let mean: Vec<f64> = mean.iter().map(|m| m / n).collect();
     let spread = square.iter().zip(&mean).map(|(s, m)| (s / n - m * m).max(0.0).sqrt()).collect();
     (mean, spread)
+}
+
+/// Whether band `i` lies in the range formants are fitted and compared over.
+pub fn is_fitted(i: usize) -> bool {
+    (FIT_LOW_HZ..=FIT_HIGH_HZ).contains(&band_hz(i))
+}
+
+/// The level of a curve on the band grid: its mean over the fitted range, dB.
+pub fn level(curve: &[f64]) -> f64 {
+    let (sum, count) =
+        (0..BANDS.min(curve.len())).filter(|&i| is_fitted(i)).fold((0.0, 0), |(s, n), i| (s + curve[i], n + 1));
+    sum / count.max(1) as f64
+}
+
+/// A frame's shape: its bands with its level removed, so that frames of one vowel sung
+/// louder or softer are alike.
+pub fn shape_of(frame: &[f32; BANDS]) -> [f64; BANDS] {
+    let curve = frame.map(f64::from);
+    let level = level(&curve);
+    curve.map(|v| v - level)
 }
 
 /// A curve on the band grid read at a fractional band (linear, held at the ends).
@@ -126,7 +200,7 @@ pub fn warp_curve(curve: &[f64], scale: f64) -> Vec<f64> {
 /// once a level offset and a spectral tilt (a line in log frequency) are fitted out, so that
 /// a brighter or darker source does not pass for a vocal tract's length.
 pub fn formant_scale(reference: &[f64], target: &[f64]) -> f64 {
-    let fitted: Vec<usize> = (0..BANDS).filter(|&i| (FIT_LOW_HZ..=FIT_HIGH_HZ).contains(&band_hz(i))).collect();
+    let fitted: Vec<usize> = (0..BANDS).filter(|&i| is_fitted(i)).collect();
     let residual = |scale: f64| -> f64 {
         let warped = warp_curve(reference, scale);
         let xs: Vec<f64> = fitted.iter().map(|&i| band_hz(i).ln()).collect();
@@ -161,46 +235,107 @@ pub struct EnvelopeMap {
     /// Per band: the warped song's mean and the model's (dB).
     song_mean: Vec<f64>,
     model_mean: Vec<f64>,
+    /// The model's codebook shapes and, for the correlation, their norms over the fitted range.
+    codebook: Vec<([f64; BANDS], f64)>,
+    /// How far a voiced frame is moved from the statistics' result to its codebook match (0–1).
+    blend: f64,
+    /// The song's noise floor (dB), removed from every frame before the conversion.
+    floor_db: Option<f64>,
 }
 
+/// How sharply a frame's match favours the codebook shapes most like it: a shape's weight
+/// falls by a factor e for each `MATCH_TEMPERATURE` its correlation with the frame is below the best's.
+const MATCH_TEMPERATURE: f64 = 0.02;
+
 impl EnvelopeMap {
-    /// The map from a song's mean envelope (`song_mean`, dB per band) to `model`.
-    pub fn new(song_mean: &[f64], model: &Timbre) -> Self {
+    /// The map from a song's mean envelope (`song_mean`, dB per band) to `model`; `blend` is how
+    /// far each voiced frame goes to the codebook shapes it resembles (0: the statistics only).
+    pub fn new(song_mean: &[f64], model: &Timbre, blend: f64, floor_db: Option<f64>) -> Self {
         let scale = formant_scale(song_mean, &model.mean_db).clamp(MIN_SCALE, MAX_SCALE);
         let warped_mean = warp_curve(song_mean, scale);
         // The song's overall level is kept: only the shape of the model's mean is taken.
-        let level = |curve: &[f64]| {
-            let fitted: Vec<f64> =
-                (0..BANDS).filter(|&i| (FIT_LOW_HZ..=FIT_HIGH_HZ).contains(&band_hz(i))).map(|i| curve[i]).collect();
-            fitted.iter().sum::<f64>() / fitted.len().max(1) as f64
-        };
         let shift = level(&warped_mean) - level(&model.mean_db);
         let model_mean: Vec<f64> = model.mean_db.iter().map(|m| m + shift).collect();
-        EnvelopeMap { scale, song_mean: warped_mean, model_mean }
+        let codebook = model
+            .codebook
+            .iter()
+            .filter(|entry| entry.len() == BANDS)
+            .map(|entry| {
+                let mut shape = [0.0; BANDS];
+                shape.copy_from_slice(entry);
+                let norm = (0..BANDS).filter(|&i| is_fitted(i)).map(|i| shape[i] * shape[i]).sum::<f64>().sqrt();
+                (shape, norm)
+            })
+            .collect();
+        EnvelopeMap { scale, song_mean: warped_mean, model_mean, codebook, blend: blend.clamp(0.0, 1.0), floor_db }
     }
 
-    /// Converts one frame's power envelope (`fft_size / 2 + 1` bins at `rate`) in place.
-    pub fn apply(&self, envelope: &mut [f64], rate: u32, scratch: &mut Vec<f64>) {
+    /// Converts one frame's power envelope (`fft_size / 2 + 1` bins at `rate`) in place: the
+    /// warp, then each band moved from the song's mean to the model's and, for a `voiced` frame,
+    /// towards the model's own envelopes of the sound it resembles.
+    pub fn apply(&self, envelope: &mut [f64], rate: u32, voiced: bool, scratch: &mut Vec<f64>) {
         let bins = envelope.len();
         if bins < 2 {
             return;
         }
         let hz_per_bin = rate as f64 / 2.0 / (bins - 1) as f64;
         scratch.clear();
-        scratch.extend(envelope.iter().map(|&p| to_db(p)));
+        match self.floor_db.map(|floor| 10f64.powf(floor / 10.0)) {
+            Some(floor) => scratch.extend(envelope.iter().map(|&p| to_db(without_floor_power(p, floor)))),
+            None => scratch.extend(envelope.iter().map(|&p| to_db(p))),
+        }
+        // The warp, in dB: output bin k reads the input at k / scale (held at the top bin).
+        let at = |values: &[f64], position: f64| {
+            let position = position.min((bins - 1) as f64);
+            let j = (position.floor() as usize).min(bins - 2);
+            let t = position - j as f64;
+            values[j] * (1.0 - t) + values[j + 1] * t
+        };
         for (k, out) in envelope.iter_mut().enumerate() {
-            let hz = k as f64 * hz_per_bin;
-            // The warp: read the input at hz / scale (held at the top bin).
-            let source = (hz / self.scale / hz_per_bin).min((bins - 1) as f64);
-            let j = (source.floor() as usize).min(bins - 2);
-            let t = source - j as f64;
-            let db = scratch[j] * (1.0 - t) + scratch[j + 1] * t;
-            let band = band_of(hz.max(LOW_HZ));
-            let song = read(&self.song_mean, band);
-            let model = read(&self.model_mean, band);
-            let moved = model + (db - song);
-            let converted = db + (moved - db).clamp(-MAX_CORRECTION_DB, MAX_CORRECTION_DB);
-            *out = 10f64.powf(converted / 10.0);
+            *out = at(scratch, k as f64 / self.scale);
+        }
+        let warped: [f64; BANDS] = std::array::from_fn(|i| at(envelope, band_hz(i) / hz_per_bin));
+        let mut target: [f64; BANDS] = std::array::from_fn(|i| warped[i] + self.model_mean[i] - self.song_mean[i]);
+        if voiced && self.blend > 0.0 {
+            self.towards_codebook(&mut target);
+        }
+        let correction: [f64; BANDS] = std::array::from_fn(|i| target[i] - warped[i]);
+        for (k, out) in envelope.iter_mut().enumerate() {
+            let band = band_of((k as f64 * hz_per_bin).max(LOW_HZ));
+            let db = *out + read(&correction, band).clamp(-MAX_CORRECTION_DB, MAX_CORRECTION_DB);
+            // 10^(dB / 10), by `exp`, which is several times faster than `powf`.
+            *out = (db * std::f64::consts::LN_10 / 10.0).exp();
+        }
+    }
+
+    /// Moves `frame` (bands, dB) by `blend` towards the codebook shapes that correlate best
+    /// with it over the fitted range, at its own level. Correlation rather than distance: a
+    /// high singer's envelope comes out of the analysis with its formants flattened (few
+    /// harmonics sample them), and a flattened vowel still correlates best with itself.
+    fn towards_codebook(&self, frame: &mut [f64; BANDS]) {
+        if self.codebook.is_empty() {
+            return;
+        }
+        let level = level(frame);
+        let norm = (0..BANDS).filter(|&i| is_fitted(i)).map(|i| (frame[i] - level).powi(2)).sum::<f64>().sqrt();
+        if norm <= 1e-9 {
+            return;
+        }
+        let similarity: Vec<f64> = self
+            .codebook
+            .iter()
+            .map(|(shape, shape_norm)| {
+                let dot: f64 = (0..BANDS).filter(|&i| is_fitted(i)).map(|i| (frame[i] - level) * shape[i]).sum();
+                dot / (norm * shape_norm.max(1e-9))
+            })
+            .collect();
+        let best = similarity.iter().copied().fold(f64::MIN, f64::max);
+        let weights: Vec<f64> = similarity.iter().map(|s| ((s - best) / MATCH_TEMPERATURE).exp()).collect();
+        let total: f64 = weights.iter().sum();
+        for (i, value) in frame.iter_mut().enumerate() {
+            let matched =
+                level + self.codebook.iter().zip(&weights).map(|((shape, _), w)| shape[i] * w).sum::<f64>() / total;
+            *value += self.blend * (matched - *value);
         }
     }
 
@@ -259,14 +394,15 @@ mod tests {
             spread_db: vec![3.0; BANDS],
             frames: 100,
             scale_history: vec![],
+            codebook: vec![],
         };
-        let map = EnvelopeMap::new(&song, &model);
+        let map = EnvelopeMap::new(&song, &model, 0.0, None);
         assert!((map.scale / 1.2 - 1.0).abs() < 0.02, "{}", map.scale);
         // A frame equal to the song's mean becomes the model's mean (up to the level).
         let hz_per_bin = rate as f64 / 2.0 / (bins - 1) as f64;
         let mut frame: Vec<f64> =
             (0..bins).map(|k| 10f64.powf(read(&song, band_of((k as f64 * hz_per_bin).max(LOW_HZ))) / 10.0)).collect();
-        map.apply(&mut frame, rate, &mut Vec::new());
+        map.apply(&mut frame, rate, true, &mut Vec::new());
         let out = bands_of(&frame, rate);
         let offset: Vec<f64> = (0..BANDS)
             .filter(|&i| (300.0..4000.0).contains(&band_hz(i)))
