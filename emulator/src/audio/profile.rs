@@ -86,9 +86,8 @@ pub fn codebook(frames: &[[f32; BANDS]], epochs: u32) -> Vec<Vec<f64>> {
     if size == 0 {
         return Vec::new();
     }
-    let distance = |a: &[f64; BANDS], b: &[f64; BANDS]| -> f64 {
-        (0..BANDS).filter(|&i| timbre::is_fitted(i)).map(|i| (a[i] - b[i]).powi(2)).sum()
-    };
+    let distance =
+        |a: &[f64; BANDS], b: &[f64; BANDS]| -> f64 { timbre::fitted_bands().map(|i| (a[i] - b[i]).powi(2)).sum() };
     let shape = |k: usize| timbre::shape_of(&frames[k]);
     let mut random = SplitMix(frames.len() as u64 ^ 0x2545_f491_4f6c_dd1d);
     // k-means++: each new centre drawn with a probability that grows with its squared

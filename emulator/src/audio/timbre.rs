@@ -156,15 +156,22 @@ pub fn statistics(frames: &[[f32; BANDS]]) -> (Vec<f64>, Vec<f64>) {
     (mean, spread)
 }
 
-/// Whether band `i` lies in the range formants are fitted and compared over.
-pub fn is_fitted(i: usize) -> bool {
-    (FIT_LOW_HZ..=FIT_HIGH_HZ).contains(&band_hz(i))
+/// The bands in the range formants are fitted and compared over (computed once: a band's
+/// frequency costs a `powf`, and this is asked for every frame).
+pub fn fitted_bands() -> std::ops::Range<usize> {
+    static FITTED: std::sync::OnceLock<std::ops::Range<usize>> = std::sync::OnceLock::new();
+    FITTED
+        .get_or_init(|| {
+            let inside = |i: usize| (FIT_LOW_HZ..=FIT_HIGH_HZ).contains(&band_hz(i));
+            let first = (0..BANDS).find(|&i| inside(i)).unwrap_or(0);
+            first..(first..BANDS).find(|&i| !inside(i)).unwrap_or(BANDS)
+        })
+        .clone()
 }
 
 /// The level of a curve on the band grid: its mean over the fitted range, dB.
 pub fn level(curve: &[f64]) -> f64 {
-    let (sum, count) =
-        (0..BANDS.min(curve.len())).filter(|&i| is_fitted(i)).fold((0.0, 0), |(s, n), i| (s + curve[i], n + 1));
+    let (sum, count) = fitted_bands().filter(|&i| i < curve.len()).fold((0.0, 0), |(s, n), i| (s + curve[i], n + 1));
     sum / count.max(1) as f64
 }
 
@@ -200,7 +207,7 @@ pub fn warp_curve(curve: &[f64], scale: f64) -> Vec<f64> {
 /// once a level offset and a spectral tilt (a line in log frequency) are fitted out, so that
 /// a brighter or darker source does not pass for a vocal tract's length.
 pub fn formant_scale(reference: &[f64], target: &[f64]) -> f64 {
-    let fitted: Vec<usize> = (0..BANDS).filter(|&i| is_fitted(i)).collect();
+    let fitted: Vec<usize> = fitted_bands().collect();
     let residual = |scale: f64| -> f64 {
         let warped = warp_curve(reference, scale);
         let xs: Vec<f64> = fitted.iter().map(|&i| band_hz(i).ln()).collect();
@@ -263,7 +270,7 @@ impl EnvelopeMap {
             .map(|entry| {
                 let mut shape = [0.0; BANDS];
                 shape.copy_from_slice(entry);
-                let norm = (0..BANDS).filter(|&i| is_fitted(i)).map(|i| shape[i] * shape[i]).sum::<f64>().sqrt();
+                let norm = fitted_bands().map(|i| shape[i] * shape[i]).sum::<f64>().sqrt();
                 (shape, norm)
             })
             .collect();
@@ -317,7 +324,7 @@ impl EnvelopeMap {
             return;
         }
         let level = level(frame);
-        let norm = (0..BANDS).filter(|&i| is_fitted(i)).map(|i| (frame[i] - level).powi(2)).sum::<f64>().sqrt();
+        let norm = fitted_bands().map(|i| (frame[i] - level).powi(2)).sum::<f64>().sqrt();
         if norm <= 1e-9 {
             return;
         }
@@ -325,7 +332,7 @@ impl EnvelopeMap {
             .codebook
             .iter()
             .map(|(shape, shape_norm)| {
-                let dot: f64 = (0..BANDS).filter(|&i| is_fitted(i)).map(|i| (frame[i] - level) * shape[i]).sum();
+                let dot: f64 = fitted_bands().map(|i| (frame[i] - level) * shape[i]).sum();
                 dot / (norm * shape_norm.max(1e-9))
             })
             .collect();

@@ -109,18 +109,20 @@ pub fn aperiodicity(x: &[f64], rate: u32, frames: &[usize], f0: &[f64]) -> Vec<V
 
 /// The waveform of the frames: `f0` (0 = unvoiced), envelopes and aperiodicities as the
 /// analysis gives them (all the same number of frames, all of `fft_size(rate) / 2 + 1` bins).
-pub fn synthesise(f0: &[f64], envelope: &[Vec<f64>], aperiodicity: &[Vec<f64>], rate: u32) -> Vec<f64> {
+/// Takes the frames by value: the binding reads them as they are, and a copy of a long
+/// block's would double what the block holds.
+pub fn synthesise(f0: &[f64], envelope: Vec<Vec<f64>>, aperiodicity: Vec<Vec<f64>>, rate: u32) -> Vec<f64> {
     let bins = fft_size(rate) / 2 + 1;
     let consistent = !f0.is_empty()
         && envelope.len() == f0.len()
         && aperiodicity.len() == f0.len()
-        && envelope.iter().chain(aperiodicity).all(|frame| frame.len() == bins);
+        && envelope.iter().chain(aperiodicity.iter()).all(|frame| frame.len() == bins);
     // Beyond this many frames the binding's i32 output length overflows.
     let fits = (f0.len() as f64) * FRAME_MS * rate as f64 / 1000.0 < i32::MAX as f64 / 2.0;
     if !consistent || !fits {
         return Vec::new();
     }
-    rsworld::synthesis(&f0.to_vec(), &envelope.to_vec(), &aperiodicity.to_vec(), FRAME_MS, rate as i32)
+    rsworld::synthesis(&f0.to_vec(), &envelope, &aperiodicity, FRAME_MS, rate as i32)
 }
 
 #[cfg(test)]
@@ -150,7 +152,7 @@ mod tests {
         let sp = envelope(&x, rate, &frames, &f0);
         let ap = aperiodicity(&x, rate, &frames, &f0);
         assert_eq!(sp[0].len(), fft_size(rate) / 2 + 1);
-        let y = synthesise(&f0, &sp, &ap, rate);
+        let y = synthesise(&f0, sp, ap, rate);
         assert!((y.len() as f64 - x.len() as f64).abs() <= frame_samples(rate) * 2.0);
     }
 
@@ -160,7 +162,7 @@ mod tests {
         assert!(fundamental(&[0.1; 10], 16_000).iter().all(|f| *f == 0.0));
         assert!(envelope(&[], 16_000, &[0], &[100.0]).is_empty());
         assert!(envelope(&[0.1; 1000], 16_000, &[0, 1], &[100.0]).is_empty());
-        assert!(synthesise(&[], &[], &[], 16_000).is_empty());
-        assert!(synthesise(&[100.0], &[vec![1.0; 3]], &[vec![0.0; 3]], 16_000).is_empty());
+        assert!(synthesise(&[], vec![], vec![], 16_000).is_empty());
+        assert!(synthesise(&[100.0], vec![vec![1.0; 3]], vec![vec![0.0; 3]], 16_000).is_empty());
     }
 }
