@@ -161,15 +161,18 @@ export async function run({ quick = false } = {}) {
   });
   const sdr = (list) => (list?.length ? list.reduce((a, s) => a + s.meanSdrDb, 0) / list.length : null);
   const markdown = [
-    `Generation is WORLD analysis (DIO + StoneMask, CheapTrick, D4C), the F0 moved by one interval to ` +
-      `the model's median, the envelope warped to the model's formant scale and moved to its per-band ` +
-      `mean, and WORLD synthesis, block by block. "Before" is the engine of commit 4650749 (WSOLA pitch ` +
-      `shift that moved the formants with the pitch).`,
+    `Generation is WORLD analysis (DIO + StoneMask, CheapTrick at 2048 points, D4C on every other ` +
+      `frame), the F0 moved by one interval to the model's median, the recording's noise floor taken out ` +
+      `of the envelope, the envelope warped to the model's formant scale, moved to its per-band mean and ` +
+      `then, frame by frame, to the model's own codebook envelopes it resembles (k-means shapes learned in ` +
+      `training), and WORLD synthesis, block by block, the vocal streamed and converted in place. ` +
+      `"Before" is the engine of commit 4650749 (WSOLA pitch shift that moved the formants with the pitch).`,
     '',
     `Quality: \`tests/voice/check_voice.py --seed ${SEED}\`, its analysis pyworld's (Harvest F0, ` +
       `CheapTrick envelope), on singers it synthesizes (Rosenberg glottal source, five formant resonators, ` +
       `vowels a e i o u, vibrato). The ideal is the song's melody sung by the trained voice's own source ` +
-      `and vocal tract.`,
+      `and vocal tract, at the song's level (the "before" figures were measured with it peak-normalised, ` +
+      `which left a low voice's 16-bit floor 4–5 dB higher in the output than in the ideal).`,
     '',
     '| direction | measure | now | before |',
     '| --- | --- | --- | --- |',

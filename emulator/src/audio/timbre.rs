@@ -1,16 +1,18 @@
 //! A singer's timbre as the vocoder sees it: the statistics of the spectral envelope over the
-//! sung (voiced) frames, on a fixed grid of log-spaced bands, and the formant scale (how far
-//! the whole envelope sits up or down the frequency axis against a reference voice).
+//! sung (voiced) frames, on a fixed grid of log-spaced bands, the formant scale (how far the
+//! whole envelope sits up or down the frequency axis against a reference voice), and a
+//! codebook of the envelope shapes the voice's frames cluster around.
 //!
-//! Conversion uses it in two steps that keep each vowel recognisable: the song's envelopes are
-//! first warped along frequency by the ratio of the two formant scales (a longer or shorter
-//! vocal tract moves every formant by the same factor), then each band is moved from the
-//! warped song's mean to the model's (what the warp cannot do: source tilt, brightness,
-//! relative formant levels). The spread per band is learned and kept with the model but not
-//! imposed: scaling each frame's deviations to it measured worse against an ideal
-//! resynthesis (2.5–3.1 dB against 1.9–2.5 dB of envelope distance for a high singer sung by a
-//! low voice, by `tests/voice/check_voice.py`), as a blurred high voice's small spread then
-//! flattens the low voice's vowels further.
+//! Conversion keeps each vowel recognisable: the song's envelopes (their recording's noise
+//! floor taken out) are first warped along frequency by the ratio of the two formant scales (a
+//! longer or shorter vocal tract moves every formant by the same factor), then each band is
+//! moved from the warped song's mean to the model's (source tilt, brightness, relative formant
+//! levels), and each voiced frame is then replaced by the codebook shapes it correlates with
+//! best, at its own level: the sound is the song's, the formants the voice's, as sharp as its
+//! recordings show them, where a high singer's analysed envelopes are blurred. The spread per
+//! band is learned and kept with the model but not imposed: scaling each frame's deviations to
+//! it measured worse against an ideal resynthesis (2.5–3.1 dB against 1.9–2.5 dB of envelope
+//! distance for a high singer sung by a low voice, by `tests/voice/check_voice.py`).
 
 use serde::{Deserialize, Serialize};
 
