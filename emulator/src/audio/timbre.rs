@@ -420,4 +420,84 @@ mod tests {
         let mean = offset.iter().sum::<f64>() / offset.len() as f64;
         assert!(offset.iter().all(|o| (o - mean).abs() < 1.0), "{offset:?}");
     }
+    /// Frames of three vowels (sharp formants), each sung louder or softer and a little unevenly.
+    fn vowel_frames() -> (Vec<Vec<f64>>, Vec<[f32; BANDS]>) {
+        let vowels = [vec![730.0, 1090.0, 2440.0], vec![270.0, 2290.0, 3010.0], vec![300.0, 870.0, 2240.0]];
+        let shapes: Vec<Vec<f64>> = vowels.iter().map(|f| curve(f, -6.0)).collect();
+        let frames = (0..180)
+            .map(|k| {
+                let (shape, level) = (&shapes[k % 3], ((k * 7) % 11) as f64 - 5.0);
+                std::array::from_fn(|i| (shape[i] + level + ((k + i) as f64 * 1.3).sin() * 0.8) as f32)
+            })
+            .collect();
+        (shapes, frames)
+    }
+
+    fn rms_over_fitted(a: &[f64], b: &[f64]) -> f64 {
+        let d: Vec<f64> = fitted_bands().map(|i| a[i] - b[i]).collect();
+        let mean = d.iter().sum::<f64>() / d.len() as f64;
+        (d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / d.len() as f64).sqrt()
+    }
+
+    #[test]
+    fn the_codebook_holds_each_vowel_and_a_blurred_vowel_takes_it_back() {
+        let (shapes, frames) = vowel_frames();
+        let codebook = crate::audio::profile::codebook(&frames, 10);
+        assert!(!codebook.is_empty() && codebook.len() <= crate::audio::profile::CODEBOOK_SIZE);
+        for shape in &shapes {
+            let best = codebook.iter().map(|entry| rms_over_fitted(entry, shape)).fold(f64::MAX, f64::min);
+            assert!(best < 1.0, "no codebook shape within 1 dB of a vowel: {best}");
+        }
+        let (mean, spread) = statistics(&frames);
+        let model = Timbre {
+            formant_scale: 1.0,
+            bands_hz: (0..BANDS).map(band_hz).collect(),
+            mean_db: mean.clone(),
+            spread_db: spread,
+            frames: frames.len(),
+            scale_history: vec![],
+            codebook,
+        };
+        let map = EnvelopeMap::new(&mean, &model, 1.0, None);
+        // The second vowel as a high singer's analysis gives it: formants a third as high, wider.
+        let blurred: Vec<f64> = (0..BANDS)
+            .map(|i| {
+                let f = band_hz(i);
+                [270.0, 2290.0, 3010.0].iter().map(|&c| 6.0 * (-((f / c).ln() / 0.3).powi(2)).exp()).sum::<f64>()
+                    - 6.0 * (f / 1000.0).log2()
+                    + 7.0
+            })
+            .collect();
+        assert!(rms_over_fitted(&blurred, &shapes[1]) > 3.0);
+        let (rate, bins) = (16_000, 513);
+        let hz_per_bin = rate as f64 / 2.0 / (bins - 1) as f64;
+        let frame: Vec<f64> = (0..bins)
+            .map(|k| 10f64.powf(read(&blurred, band_of((k as f64 * hz_per_bin).max(LOW_HZ))) / 10.0))
+            .collect();
+        let mut voiced = frame.clone();
+        map.apply(&mut voiced, rate, true, &mut Vec::new());
+        let out: Vec<f64> = bands_of(&voiced, rate).iter().map(|&v| v as f64).collect();
+        assert!(rms_over_fitted(&out, &shapes[1]) < 1.0, "{}", rms_over_fitted(&out, &shapes[1]));
+        assert!((level(&out) - level(&blurred)).abs() < 0.5, "the frame keeps its level");
+        // An unvoiced frame has only the statistics' correction, none here.
+        let mut unvoiced = frame;
+        map.apply(&mut unvoiced, rate, false, &mut Vec::new());
+        let out: Vec<f64> = bands_of(&unvoiced, rate).iter().map(|&v| v as f64).collect();
+        assert!(rms_over_fitted(&out, &blurred) < 0.3);
+    }
+
+    #[test]
+    fn finds_and_removes_a_flat_noise_floor() {
+        let (_, frames) = vowel_frames();
+        // The vowels some 90 dB down, their highs under a flat floor at -100 dB added in power.
+        let noisy: Vec<[f32; BANDS]> = frames
+            .iter()
+            .map(|f| f.map(|v| (10.0 * (10f64.powf((v as f64 - 90.0) / 10.0) + 1e-10).log10()) as f32))
+            .collect();
+        let floor = noise_floor(&noisy).unwrap();
+        assert!((-101.0..-97.0).contains(&floor), "{floor}");
+        assert!(without_floor(-100.0, floor) <= -128.0);
+        assert!((without_floor(-70.0, floor) + 70.0).abs() < 0.05, "30 dB over the floor, a level stays");
+        assert!(noise_floor(&[]).is_none());
+    }
 }
