@@ -189,7 +189,7 @@ export async function run({ quick = false } = {}) {
     `Vocal separation: \`voice_bench separation SEED\` (seeds 1–3, four mixes each: a sung vocal and a ` +
       `bass in the centre, an arpeggio and an organ panned to the sides); scale-invariant SDR of the ` +
       `extracted vocal: now ${f(sdr(ours.separation))} dB, before ${f(sdr(base.separation))} dB. The ` +
-      `separator's algorithm is unchanged (only its memory: no signal-length weight buffer); a centre mask ` +
+      `separator's algorithm is unchanged (only its memory: it runs hop by hop, nothing signal-long); a centre mask ` +
       `keeps the centred bass with the vocal, hence the low figure.`,
   ].join('\n');
   return { markdown, goals, data: { ours, base } };
