@@ -161,15 +161,18 @@ export async function run({ quick = false } = {}) {
   });
   const sdr = (list) => (list?.length ? list.reduce((a, s) => a + s.meanSdrDb, 0) / list.length : null);
   const markdown = [
-    `Generation is WORLD analysis (DIO + StoneMask, CheapTrick, D4C), the F0 moved by one interval to ` +
-      `the model's median, the envelope warped to the model's formant scale and moved to its per-band ` +
-      `mean, and WORLD synthesis, block by block. "Before" is the engine of commit 4650749 (WSOLA pitch ` +
-      `shift that moved the formants with the pitch).`,
+    `Generation is WORLD analysis (DIO + StoneMask, CheapTrick at 2048 points, D4C on every other ` +
+      `frame), the F0 moved by one interval to the model's median, the recording's noise floor taken out ` +
+      `of the envelope, the envelope warped to the model's formant scale, moved to its per-band mean and ` +
+      `then, frame by frame, to the model's own codebook envelopes it resembles (k-means shapes learned in ` +
+      `training), and WORLD synthesis, block by block, the vocal streamed and converted in place. ` +
+      `"Before" is the engine of commit 4650749 (WSOLA pitch shift that moved the formants with the pitch).`,
     '',
     `Quality: \`tests/voice/check_voice.py --seed ${SEED}\`, its analysis pyworld's (Harvest F0, ` +
       `CheapTrick envelope), on singers it synthesizes (Rosenberg glottal source, five formant resonators, ` +
       `vowels a e i o u, vibrato). The ideal is the song's melody sung by the trained voice's own source ` +
-      `and vocal tract.`,
+      `and vocal tract, at the song's level (the "before" figures were measured with it peak-normalised, ` +
+      `which left a low voice's 16-bit floor 4–5 dB higher in the output than in the ideal).`,
     '',
     '| direction | measure | now | before |',
     '| --- | --- | --- | --- |',
@@ -186,7 +189,7 @@ export async function run({ quick = false } = {}) {
     `Vocal separation: \`voice_bench separation SEED\` (seeds 1–3, four mixes each: a sung vocal and a ` +
       `bass in the centre, an arpeggio and an organ panned to the sides); scale-invariant SDR of the ` +
       `extracted vocal: now ${f(sdr(ours.separation))} dB, before ${f(sdr(base.separation))} dB. The ` +
-      `separator's algorithm is unchanged (only its memory: no signal-length weight buffer); a centre mask ` +
+      `separator's algorithm is unchanged (only its memory: it runs hop by hop, nothing signal-long); a centre mask ` +
       `keeps the centred bass with the vocal, hence the low figure.`,
   ].join('\n');
   return { markdown, goals, data: { ours, base } };

@@ -14,8 +14,8 @@ it, and checks the output with WORLD as pyworld builds it (Harvest F0, CheapTric
   2. frame by frame, the output's F0 is within 40 cents of the song's melody moved by one
      interval (at least 95% of the frames voiced in both);
   3. the output's formant scale, fitted against an ideal resynthesis (the song's melody sung by
-     the trained voice's own source and vocal tract, made here, written as 16-bit like every
-     input and output), is within 5% of 1;
+     the trained voice's own source and vocal tract, made here, at the song's level and written
+     as 16-bit like every input and output), is within 5% of 1;
   4. the output's mean envelope is within 1.5 dB (log-spectral distance, 200 Hz to 5 kHz, level
      removed) of the ideal's;
   5. the duration is the song's to the sample, nothing clips, and no click is found (a detector
@@ -43,13 +43,10 @@ from scipy import signal
 RATE = 44_100
 ANALYSIS_RATE = 22_050
 FRAME_MS = 5.0
-# The goal for the mean envelope's distance to the ideal, and the limit the check enforces today:
-# a low singer sung by a high voice measures 0.8-1.3 dB over seeds, a high singer sung by a low
-# voice 1.4-2.4 dB (the song's envelopes, sampled by harmonics 300+ Hz apart, come out blurred,
-# and a warp plus band statistics cannot sharpen each vowel again); the line printed says when
-# the goal is not met.
+# The mean envelope's distance to the ideal, enforced: measured 0.6-1.1 dB both ways over seeds
+# 1-3 and 20261201 (a low singer sung by a high voice 0.61-1.08 dB, a high singer by a low voice
+# 0.90-1.10 dB).
 LSD_GOAL_DB = 1.5
-LSD_LIMIT_DB = 4.0
 SECRET = {"secretId": "local-secret-id", "secretKey": "local-secret-key"}
 
 # Peterson and Barney (1952), adult male averages, F1-F3; F4 and F5 typical. Hz.
@@ -372,7 +369,11 @@ def scenario(emulator, rng, direction, voice_singer, song_singer, results, figur
     within = float(np.mean(deviation <= 40))
     # The ideal: the song's melody, moved by the interval, sung by the trained voice itself.
     ideal = render(s_f0 * interval, s_vowel, s_amp, voice_singer, np.random.default_rng(1))
-    # As a 16-bit file, like the song and the output: its quantisation floor is every recording's.
+    # At the song's level, which the engine keeps (a low voice peak-normalised as the singers are
+    # is some 4-5 dB louder than a high one), and as a 16-bit file like the song and the output:
+    # so that its quantisation floor sits where a perfect output's would. The floor is all that a
+    # low voice shows at 4.5-5 kHz, and a floor 4-5 dB apart alone measured 1 dB of distance.
+    ideal *= np.sqrt(np.mean(song ** 2) / np.mean(ideal ** 2))
     ideal = np.round(ideal * 32767) / 32767
     i_f0, i_sp = known(ideal, s_f0 * interval, s_amp)
     ideal_mean, out_mean, song_mean = mean_envelope(i_f0, i_sp), mean_envelope(o_f0, o_sp), mean_envelope(g_f0, g_sp)
@@ -413,9 +414,8 @@ def scenario(emulator, rng, direction, voice_singer, song_singer, results, figur
         ("formant scale within 5% of the trained voice's",
          abs(scale_vs_ideal - 1) <= 0.05, f"{scale_vs_ideal:.3f} against the ideal; against the song "
                                           f"{scale_vs_song:.3f} (true {f['trueFormantScaleVsSong']:.3f})"),
-        ("mean envelope within 1.5 dB of the ideal resynthesis" if distance <= LSD_GOAL_DB else
-         f"mean envelope within {LSD_LIMIT_DB} dB of the ideal resynthesis (GOAL OF {LSD_GOAL_DB} dB NOT MET)",
-         distance <= LSD_LIMIT_DB, f"LSD {distance:.2f} dB (the song itself: {f['songLsdDb']:.2f} dB)"),
+        (f"mean envelope within {LSD_GOAL_DB} dB of the ideal resynthesis",
+         distance <= LSD_GOAL_DB, f"LSD {distance:.2f} dB (the song itself: {f['songLsdDb']:.2f} dB)"),
         ("duration the song's, no clipping, no clicks",
          len(out) == len(song) and peak < 32767 and not found,
          f"{len(out)} of {len(song)} samples, peak {peak}, clicks at {found[:5]}"),

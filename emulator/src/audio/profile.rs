@@ -69,7 +69,66 @@ pub fn train_timbre(frames: &[[f32; BANDS]], epochs: u32, reference: &Timbre) ->
         spread_db: spread,
         frames: frames.len(),
         scale_history,
+        codebook: codebook(frames, epochs),
     })
+}
+
+/// The most shapes a codebook holds: a few per vowel and the glides between them.
+pub const CODEBOOK_SIZE: usize = 32;
+/// Voiced frames per codebook shape at least, so that each is an average, not one frame.
+const FRAMES_PER_SHAPE: usize = 8;
+
+/// The codebook of a voice (see [`Timbre::codebook`]): k-means over the shapes of its voiced
+/// frames, started by k-means++ and refined by one Lloyd pass per epoch (at least 8, as a
+/// single epoch would leave the start's picks), values rounded to 0.01 dB for `models.json`.
+pub fn codebook(frames: &[[f32; BANDS]], epochs: u32) -> Vec<Vec<f64>> {
+    let size = CODEBOOK_SIZE.min(frames.len() / FRAMES_PER_SHAPE);
+    if size == 0 {
+        return Vec::new();
+    }
+    let distance =
+        |a: &[f64; BANDS], b: &[f64; BANDS]| -> f64 { timbre::fitted_bands().map(|i| (a[i] - b[i]).powi(2)).sum() };
+    let shape = |k: usize| timbre::shape_of(&frames[k]);
+    let mut random = SplitMix(frames.len() as u64 ^ 0x2545_f491_4f6c_dd1d);
+    // k-means++: each new centre drawn with a probability that grows with its squared
+    // distance to the nearest centre so far.
+    let mut centres = vec![shape((random.next() % frames.len() as u64) as usize)];
+    let mut nearest: Vec<f64> = (0..frames.len()).map(|k| distance(&shape(k), &centres[0])).collect();
+    while centres.len() < size {
+        let total: f64 = nearest.iter().sum();
+        if total <= 0.0 {
+            break;
+        }
+        let mut pick = (random.next() >> 11) as f64 / (1u64 << 53) as f64 * total;
+        let chosen = nearest.iter().position(|&d| {
+            pick -= d;
+            pick <= 0.0
+        });
+        let centre = shape(chosen.unwrap_or(frames.len() - 1));
+        for (k, d) in nearest.iter_mut().enumerate() {
+            *d = d.min(distance(&shape(k), &centre));
+        }
+        centres.push(centre);
+    }
+    for _ in 0..epochs.max(8) {
+        let mut sums = vec![[0.0; BANDS]; centres.len()];
+        let mut counts = vec![0usize; centres.len()];
+        for k in 0..frames.len() {
+            let s = shape(k);
+            let closest = (0..centres.len())
+                .min_by(|&a, &b| distance(&s, &centres[a]).total_cmp(&distance(&s, &centres[b])))
+                .unwrap_or(0);
+            sums[closest].iter_mut().zip(&s).for_each(|(sum, v)| *sum += v);
+            counts[closest] += 1;
+        }
+        for ((centre, sum), &count) in centres.iter_mut().zip(&sums).zip(&counts) {
+            // A centre left without frames keeps its place.
+            if count > 0 {
+                *centre = sum.map(|v| v / count as f64);
+            }
+        }
+    }
+    centres.iter().map(|c| c.iter().map(|v| (v * 100.0).round() / 100.0).collect()).collect()
 }
 
 /// Learns a profile from a pitch track over `epochs` epochs.

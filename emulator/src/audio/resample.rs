@@ -32,24 +32,70 @@ fn kernel(factor: usize) -> Vec<f64> {
 
 /// `x` at `1 / factor` of its rate: `ceil(len / factor)` samples.
 pub fn decimate(x: &[f32], factor: usize) -> Vec<f32> {
-    if factor <= 1 {
-        return x.to_vec();
+    let mut decimator = Decimator::new(factor, x.len());
+    x.iter().for_each(|&v| decimator.push(v));
+    decimator.finish()
+}
+
+/// [`decimate`] fed one sample at a time, so that a signal made on the fly (a mixdown, an
+/// extracted vocal) is brought to the lower rate without being held whole at the higher one:
+/// it keeps the kernel's span of input and the output.
+pub struct Decimator {
+    factor: usize,
+    kernel: Vec<f64>,
+    /// The last `kernel.len()` inputs, by index modulo that length.
+    history: Vec<f32>,
+    pushed: usize,
+    length: usize,
+    out: Vec<f32>,
+}
+
+impl Decimator {
+    /// A decimator by `factor` for a signal of `length` samples (its output is reserved).
+    pub fn new(factor: usize, length: usize) -> Self {
+        let factor = factor.max(1);
+        let kernel = if factor == 1 { vec![1.0] } else { kernel(factor) };
+        let out = Vec::with_capacity(length.div_ceil(factor));
+        Decimator { factor, history: vec![0.0; kernel.len()], kernel, pushed: 0, length, out }
     }
-    let h = kernel(factor);
-    let half = (h.len() / 2) as isize;
-    let length = x.len().div_ceil(factor);
-    (0..length)
-        .map(|j| {
-            let centre = (j * factor) as isize;
-            h.iter()
-                .enumerate()
-                .filter_map(|(k, c)| {
-                    let i = centre + k as isize - half;
-                    (i >= 0 && (i as usize) < x.len()).then(|| c * x[i as usize] as f64)
-                })
-                .sum::<f64>() as f32
-        })
-        .collect()
+
+    /// The next input sample.
+    pub fn push(&mut self, value: f32) {
+        let span = self.history.len();
+        self.history[self.pushed % span] = value;
+        self.pushed += 1;
+        let half = span / 2;
+        // Output j is centred on input j·factor and needs the inputs up to j·factor + half.
+        while self.out.len() * self.factor + half < self.pushed {
+            let value = self.output(self.out.len());
+            self.out.push(value);
+        }
+    }
+
+    /// Output `j` from the inputs held (zero before the first and after the last pushed).
+    fn output(&self, j: usize) -> f32 {
+        let (span, half) = (self.history.len(), self.history.len() / 2);
+        let centre = j * self.factor;
+        self.kernel
+            .iter()
+            .enumerate()
+            .filter_map(|(k, c)| {
+                let i = (centre + k).checked_sub(half)?;
+                (i < self.pushed && i + span >= self.pushed).then(|| c * self.history[i % span] as f64)
+            })
+            .sum::<f64>() as f32
+    }
+
+    /// The output, `ceil(length / factor)` samples (the end read as silence).
+    pub fn finish(mut self) -> Vec<f32> {
+        let length = self.length.div_ceil(self.factor);
+        while self.out.len() < length {
+            let value = self.output(self.out.len());
+            self.out.push(value);
+        }
+        self.out.truncate(length);
+        self.out
+    }
 }
 
 /// The sample at `index` of `x` brought up by `factor` (zero-stuffing and the same low-pass).
@@ -126,6 +172,22 @@ mod tests {
             assert!((up.at(&low, n) - sample as f64).abs() < 0.02, "{n}: {} vs {sample}", up.at(&low, n));
         }
         // 15 kHz is above the 11 kHz Nyquist frequency of the lower rate: it must vanish, not alias.
+        // Fed one sample at a time it is the same, whatever the factor.
+        for factor in [1, 2, 3] {
+            let kernel = kernel(factor);
+            let half = (kernel.len() / 2) as isize;
+            let direct: Vec<f32> = (0..x.len().div_ceil(factor))
+                .map(|j| {
+                    let centre = (j * factor) as isize;
+                    let taps = kernel.iter().enumerate().filter_map(|(k, c)| {
+                        let i = centre + k as isize - half;
+                        (i >= 0 && (i as usize) < x.len()).then(|| c * x[i as usize] as f64)
+                    });
+                    (if factor == 1 { x[j] as f64 } else { taps.sum::<f64>() }) as f32
+                })
+                .collect();
+            assert_eq!(decimate(&x, factor), direct, "factor {factor}");
+        }
         let high = decimate(&sine(44_100.0, 15_000.0, 8820), 2);
         let rms = (high[200..4200].iter().map(|v| v * v).sum::<f32>() / 4000.0).sqrt();
         assert!(rms < 0.01, "{rms}");

@@ -12,59 +12,126 @@ const SHARPNESS: i32 = 4;
 
 /// The centre (vocal) of a stereo mix as mono; a mono input is returned as it is.
 pub fn extract_vocal(audio: &Audio) -> Audio {
-    if audio.channels.len() < 2 || audio.is_empty() {
-        return Audio::mono(audio.rate, audio.mixdown());
+    let mut vocal = Vec::with_capacity(audio.len());
+    vocal_stream(audio, |v| vocal.push(v));
+    Audio::mono(audio.rate, vocal)
+}
+
+/// Each sample of the vocal of `audio` (see [`extract_vocal`]) in order, given to `sink`:
+/// the vocal is never held whole.
+pub fn vocal_stream(audio: &Audio, mut sink: impl FnMut(f32)) {
+    if audio.channels.len() < 2 {
+        for i in 0..audio.len() {
+            sink(audio.channels.iter().map(|c| c[i]).sum::<f32>() / audio.channels.len().max(1) as f32);
+        }
+        return;
     }
-    let (left, right) = (&audio.channels[0], &audio.channels[1]);
+    let mut centre = Centre::new();
     let length = audio.len();
-    let fft = Fft::new(FRAME);
-    let window: Vec<f32> =
-        (0..FRAME).map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / FRAME as f64).cos()) as f32).collect();
-    let mut output = vec![0.0f32; length + FRAME];
-    // Every sample is covered by FRAME / HOP frames (they start a frame before the signal and
-    // run past its end), so the window's overlap-add depends only on the sample's phase in a
-    // hop: a table of HOP values instead of a second signal-length buffer.
-    let norm: Vec<f32> =
-        (0..HOP).map(|phase| (0..FRAME / HOP).map(|k| window[phase + k * HOP].powi(2)).sum()).collect();
-    let mut l: Vec<Complex> = vec![(0.0, 0.0); FRAME];
-    let mut r: Vec<Complex> = vec![(0.0, 0.0); FRAME];
-    // Frames start one frame before the signal so that its edges are covered as well.
     let mut start = -(FRAME as isize);
     while start < length as isize {
-        for i in 0..FRAME {
-            let index = start + i as isize;
-            let (a, b) = if index >= 0 && (index as usize) < length {
-                (left[index as usize], right[index as usize])
-            } else {
-                (0.0, 0.0)
-            };
-            l[i] = (a * window[i], 0.0);
-            r[i] = (b * window[i], 0.0);
-        }
-        fft.forward(&mut l);
-        fft.forward(&mut r);
-        for i in 0..FRAME {
-            let (lr, li) = l[i];
-            let (rr, ri) = r[i];
-            let energy = lr * lr + li * li + rr * rr + ri * ri;
-            let similarity = if energy > 1e-12 { (2.0 * (lr * rr + li * ri) / energy).max(0.0) } else { 0.0 };
-            let mask = similarity.powi(SHARPNESS);
-            l[i] = (0.5 * (lr + rr) * mask, 0.5 * (li + ri) * mask);
-        }
-        fft.inverse(&mut l);
-        for i in 0..FRAME {
-            let index = start + i as isize;
-            if index >= 0 && (index as usize) < length {
-                output[index as usize] += l[i].0 * window[i];
+        let hop = centre.step(&audio.channels[0], &audio.channels[1], start);
+        for (i, &v) in hop.iter().enumerate() {
+            if (0..length as isize).contains(&(start + i as isize)) {
+                sink(v);
             }
         }
         start += HOP as isize;
     }
-    output.truncate(length);
-    for (i, value) in output.iter_mut().enumerate() {
-        *value /= norm[i % HOP];
+}
+
+/// Splits a stereo (or wider) mix in place: each sample of its vocal (see [`extract_vocal`])
+/// is given to `sink` in order and taken out of every channel, which are left with the
+/// accompaniment. Neither the vocal nor a copy of the mix is held whole. A mono input is
+/// left as it is and given to `sink` whole.
+pub fn split(audio: &mut Audio, mut sink: impl FnMut(f32)) {
+    if audio.channels.len() < 2 {
+        return vocal_stream(audio, sink);
     }
-    Audio::mono(audio.rate, output)
+    let mut centre = Centre::new();
+    let length = audio.len();
+    let mut start = -(FRAME as isize);
+    while start < length as isize {
+        // The samples of this hop are final once its frame is added, and no later frame
+        // reads them: they can leave the channels at once.
+        let hop = centre.step(&audio.channels[0], &audio.channels[1], start);
+        for (i, &v) in hop.iter().enumerate() {
+            let index = start + i as isize;
+            if (0..length as isize).contains(&index) {
+                sink(v);
+                audio.channels.iter_mut().for_each(|c| c[index as usize] -= v);
+            }
+        }
+        start += HOP as isize;
+    }
+}
+
+/// The centre mask run frame by frame: each frame (one hop further) is masked and
+/// overlap-added, and the hop of samples no later frame reaches is given out.
+struct Centre {
+    fft: Fft,
+    window: Vec<f32>,
+    /// The window's overlap-add at each phase of a hop: frames start a frame before the
+    /// signal and run past its end, so every sample is covered by FRAME / HOP of them.
+    norm: Vec<f32>,
+    l: Vec<Complex>,
+    r: Vec<Complex>,
+    /// The overlap-add of the frames so far, from the current frame's start on.
+    sum: Vec<f32>,
+    hop: Vec<f32>,
+}
+
+impl Centre {
+    fn new() -> Self {
+        let window: Vec<f32> = (0..FRAME)
+            .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / FRAME as f64).cos()) as f32)
+            .collect();
+        let norm = (0..HOP).map(|phase| (0..FRAME / HOP).map(|k| window[phase + k * HOP].powi(2)).sum()).collect();
+        Centre {
+            fft: Fft::new(FRAME),
+            window,
+            norm,
+            l: vec![(0.0, 0.0); FRAME],
+            r: vec![(0.0, 0.0); FRAME],
+            sum: vec![0.0; FRAME],
+            hop: vec![0.0; HOP],
+        }
+    }
+
+    /// Adds the frame of `left` and `right` starting at `start` (a multiple of HOP, zero
+    /// outside the signal) and returns the samples `start..start + HOP`, now final.
+    fn step(&mut self, left: &[f32], right: &[f32], start: isize) -> &[f32] {
+        for i in 0..FRAME {
+            let index = start + i as isize;
+            let (a, b) = if index >= 0 && (index as usize) < left.len().min(right.len()) {
+                (left[index as usize], right[index as usize])
+            } else {
+                (0.0, 0.0)
+            };
+            self.l[i] = (a * self.window[i], 0.0);
+            self.r[i] = (b * self.window[i], 0.0);
+        }
+        self.fft.forward(&mut self.l);
+        self.fft.forward(&mut self.r);
+        for i in 0..FRAME {
+            let (lr, li) = self.l[i];
+            let (rr, ri) = self.r[i];
+            let energy = lr * lr + li * li + rr * rr + ri * ri;
+            let similarity = if energy > 1e-12 { (2.0 * (lr * rr + li * ri) / energy).max(0.0) } else { 0.0 };
+            let mask = similarity.powi(SHARPNESS);
+            self.l[i] = (0.5 * (lr + rr) * mask, 0.5 * (li + ri) * mask);
+        }
+        self.fft.inverse(&mut self.l);
+        for i in 0..FRAME {
+            self.sum[i] += self.l[i].0 * self.window[i];
+        }
+        for i in 0..HOP {
+            self.hop[i] = self.sum[i] / self.norm[i];
+        }
+        self.sum.copy_within(HOP.., 0);
+        self.sum[FRAME - HOP..].fill(0.0);
+        &self.hop
+    }
 }
 
 #[cfg(test)]
@@ -85,5 +152,14 @@ mod tests {
             vocal.channels[0].iter().zip(&centre).skip(2048).take(8000).map(|(a, b)| (a - b).powi(2)).sum();
         let energy: f32 = centre.iter().skip(2048).take(8000).map(|c| c * c).sum();
         assert!(error / energy < 0.05, "residual {}", error / energy);
+
+        // In place, the same vocal comes out and what is left is the mix without it.
+        let mut split_mix = mix.clone();
+        let mut streamed = Vec::new();
+        split(&mut split_mix, |v| streamed.push(v));
+        assert_eq!(streamed, vocal.channels[0]);
+        for (left, (original, v)) in split_mix.channels[0].iter().zip(mix.channels[0].iter().zip(&streamed)) {
+            assert_eq!(*left, original - v);
+        }
     }
 }
