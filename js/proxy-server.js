@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
+import { pathToFileURL, urlToHttpOptions } from 'node:url';
 import { randomBytes } from 'node:crypto';
 
 import { createProxyHandler, configFromEnv } from './proxy.js';
@@ -419,6 +419,24 @@ export async function nodeFetch(request) {
   });
 }
 
+/** node:http's options for a URL, parsed once per address (the upstream's is the same every time). */
+const targets = new Map();
+function targetOf(url) {
+  let target = targets.get(url);
+  if (target === undefined) {
+    let parsed = null;
+    try {
+      parsed = new URL(url);
+    } catch {}
+    const web = parsed?.protocol === 'http:' || parsed?.protocol === 'https:';
+    target = web ? { ...urlToHttpOptions(parsed), agent: agents[parsed.protocol] } : null;
+    // Callback targets vary: only a bounded number of addresses is kept.
+    if (targets.size >= 64) targets.clear();
+    targets.set(url, target);
+  }
+  return target;
+}
+
 /**
  * The proxy's outgoing POSTs over node:http(s) with keep-alive connections, as parts (see
  * `Sender::Post` in src/proxy/outbound.rs): resolves to `{ status, retryAfter, text }`,
@@ -432,20 +450,15 @@ export function nodePost(url, body, rawHeaders, timeoutMs, maxBytes) {
       outgoing.destroy();
       reject(Object.assign(new Error(`upstream ${code}`), { code }));
     };
-    let target;
-    try {
-      target = new URL(url);
-    } catch {
-      return reject(Object.assign(new Error('upstream unreachable'), { code: 'unreachable' }));
-    }
-    const send = target.protocol === 'https:' ? httpsRequest : target.protocol === 'http:' ? httpRequest : null;
-    if (!send) return reject(Object.assign(new Error('upstream unreachable'), { code: 'unreachable' }));
+    const target = targetOf(url);
+    if (!target) return reject(Object.assign(new Error('upstream unreachable'), { code: 'unreachable' }));
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const headers = {};
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers[rawHeaders[i]] = rawHeaders[i + 1];
     const payload = Buffer.from(body, 'utf8');
     headers['content-length'] = String(payload.length);
     const timer = setTimeout(() => fail('timeout'), timeoutMs);
-    const outgoing = send(target, { method: 'POST', headers, agent: agents[target.protocol] }, (incoming) => {
+    const outgoing = send({ ...target, method: 'POST', headers }, (incoming) => {
       const status = incoming.statusCode ?? 502;
       const retryAfter = incoming.headers['retry-after'] ?? null;
       if (maxBytes < 0) {
