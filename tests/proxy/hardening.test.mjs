@@ -295,7 +295,8 @@ async function hugeUpstream(bytes, { declareLength = false } = {}) {
 }
 
 for (const [name, fetch] of [
-  ['the global fetch', undefined],
+  ["the Node server's nodePost", undefined],
+  ['the global fetch', (request) => globalThis.fetch(request)],
   ['nodeFetch', nodeFetch],
 ]) {
   test(`an upstream answer past maxUpstreamBytes is a 502 upstream_too_large, not read on (${name})`, async () => {

@@ -3,6 +3,7 @@
 // browser-like client with a cookie jar, and a record of every response for the leak scan.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,12 +127,38 @@ export async function startServer(handle) {
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${server.address().port}`;
-  const close = () =>
+  return { url, received, close: closer(server) };
+}
+
+/** A function that closes a node:http server, its kept-alive connections too. */
+export function closer(server) {
+  return () =>
     new Promise((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
     });
-  return { url, received, close };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort() {
+  const server = createNetServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Debian's redis-server (scripts/setup.sh installs it; `REDIS_SERVER` names another) on `port`,
+ * in memory only: nothing survives a stop, as after a crash.
+ */
+export function startRedis(port) {
+  return spawnUntil(
+    process.env.REDIS_SERVER || '/usr/bin/redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {},
+    /Ready to accept connections/,
+  );
 }
 
 /**

@@ -7,7 +7,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
-import { createServer as netServer } from 'node:net';
 import path from 'node:path';
 
 import {
@@ -17,14 +16,16 @@ import {
   ROOT,
   SECRET_ID,
   SECRET_KEY,
+  closer,
+  freePort,
   generateJob,
   openEvents,
   spawnUntil,
   startEmulator,
+  startRedis,
   until,
 } from './harness.mjs';
 
-const REDIS_SERVER = process.env.REDIS_SERVER || '/usr/bin/redis-server';
 const RATE_CAPACITY = 20;
 
 let emulator;
@@ -33,25 +34,6 @@ let redisPort;
 let front;
 const proxies = [];
 const stops = [];
-
-/** A free TCP port on 127.0.0.1. */
-async function freePort() {
-  const server = netServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** redis-server on `port`, in memory only (nothing survives a stop, as after a crash). */
-async function startRedis(port) {
-  return spawnUntil(
-    REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {},
-    /Ready to accept connections/,
-  );
-}
 
 /**
  * A round-robin in front of the proxies: each request goes to the next one, its body and
@@ -72,13 +54,7 @@ async function startFront(targets) {
     req.pipe(out);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${server.address().port}`;
-  const close = () =>
-    new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  return { url, sent, close };
+  return { url: `http://127.0.0.1:${server.address().port}`, sent, close: closer(server) };
 }
 
 before(async () => {

@@ -5,27 +5,18 @@
 // buckets run dry, claims collide and events repeat.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer as netServer } from 'node:net';
 
 import '../../js/proxy.js'; // loads the edge build's WebAssembly
 import { MemoryStore } from '../../pkg/singing_cloning_edge.js';
 import { redisStore } from '../../js/store-redis.js';
-import { spawnUntil } from './harness.mjs';
+import { freePort, startRedis } from './harness.mjs';
 
 let redis;
 let port;
 
 before(async () => {
-  const server = netServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = server.address().port;
-  await new Promise((resolve) => server.close(resolve));
-  redis = await spawnUntil(
-    process.env.REDIS_SERVER || '/usr/bin/redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {},
-    /Ready to accept connections/,
-  );
+  port = await freePort();
+  redis = await startRedis(port);
 });
 
 after(async () => {

@@ -125,7 +125,7 @@ export interface ProxyConfig {
   authenticate?: (request: RequestLike) => string | null | undefined | Promise<string | null | undefined>;
   /**
    * Replaces the global fetch for the proxy's outgoing requests (upstream and webhooks);
-   * Node servers pass `nodeFetch` from js/proxy-server.js.
+   * `nodeFetch` from js/proxy-server.js is one over node:http (`npm run proxy` sends through its own `nodePost`).
    */
   fetch?: (request: RequestLike) => Promise<ResponseLike>;
   /**
