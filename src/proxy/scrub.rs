@@ -35,11 +35,16 @@ impl Scrubber {
 
     /// Whether `text` holds a secret in any form.
     pub fn leaks(&self, text: &str) -> bool {
-        self.forms.iter().any(|f| text.contains(f.as_str()))
+        // Most strings of an answer (keys, ids, states) are shorter than any form: no search is set up for them.
+        let shortest = self.forms.last().map_or(usize::MAX, String::len);
+        text.len() >= shortest && self.forms.iter().any(|f| text.contains(f.as_str()))
     }
 
     /// `text` with every secret replaced.
     pub fn text(&self, text: &str) -> String {
+        if !self.leaks(text) {
+            return String::from(text);
+        }
         let mut out = String::from(text);
         for form in &self.forms {
             if out.contains(form.as_str()) {
