@@ -126,7 +126,7 @@ function withoutHopByHop(raw) {
 }
 
 /** Writes the handler's answer as parts (`ProxyHandler.handleParts`): a body in one write, or its stream. */
-async function sendParts(req, res, { status, headers, body, stream }) {
+async function sendParts(req, res, [status, headers, body, stream]) {
   if (!req.complete) headers.push('connection', 'close');
   if (stream && req.method !== 'HEAD') {
     for (let i = 0; i + 1 < headers.length; i += 2) res.appendHeader(headers[i], headers[i + 1]);

@@ -219,11 +219,10 @@ impl Events {
     }
 }
 
-/// The jobs of a successful answer to `action` the proxy gave its caller (`body`, already
-/// unscoped and scrubbed), each with `status` as `parseResponse` adds it.
-pub fn jobs_of_answer(action: Action, body: &str) -> Vec<Value> {
-    let Ok(raw) = Value::parse(body) else { return Vec::new() };
-    let Some(payload) = raw.get(action.response_key()) else { return Vec::new() };
+/// The jobs of a successful answer to `action` as the proxy gives it its caller (`answer`,
+/// already unscoped and scrubbed), each with `status` as `parseResponse` adds it.
+pub fn jobs_of_answer(action: Action, answer: &Value) -> Vec<Value> {
+    let Some(payload) = answer.get(action.response_key()) else { return Vec::new() };
     let mut jobs: Vec<Value> = match (action, payload.get("job"), payload.get("jobs")) {
         (Action::CreateJob | Action::GetJob, Some(job @ Value::Object(_)), _) => alloc::vec![job.clone()],
         (Action::ListJobs, _, Some(Value::Array(jobs))) => jobs.clone(),
@@ -382,13 +381,14 @@ mod tests {
 
     #[test]
     fn the_jobs_of_an_answer_get_their_status() {
-        let got = jobs_of_answer(Action::GetJob, r#"{"getJobResponse":{"job":{"id":"j","state":2}}}"#);
+        let jobs_of = |action, text: &str| jobs_of_answer(action, &Value::parse(text).unwrap());
+        let got = jobs_of(Action::GetJob, r#"{"getJobResponse":{"job":{"id":"j","state":2}}}"#);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].get("status").and_then(Value::as_str), Some("PROCESSING"));
         let list = r#"{"listJobsResponse":{"jobs":[{"id":"a","state":1},{"id":"b","state":4}],"total":2}}"#;
-        assert_eq!(jobs_of_answer(Action::ListJobs, list).len(), 2);
-        assert!(jobs_of_answer(Action::GetJob, "not json").is_empty());
-        assert!(jobs_of_answer(Action::ListModels, r#"{"listModelsResponse":{}}"#).is_empty());
+        assert_eq!(jobs_of(Action::ListJobs, list).len(), 2);
+        assert!(jobs_of(Action::GetJob, r#"{"getJobResponse":{"job":"j"}}"#).is_empty());
+        assert!(jobs_of(Action::ListModels, r#"{"listModelsResponse":{}}"#).is_empty());
     }
 
     #[test]

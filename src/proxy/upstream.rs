@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use super::callback;
 use super::config::ProxyConfig;
 use super::error_code::ProxyErrorCode;
+use super::events;
 use super::reply::Reply;
 use super::scope::{Owned, Scope};
 use super::scrub::Scrubber;
@@ -92,22 +93,30 @@ pub fn restore_callback(config: &ProxyConfig, scoped_custom_id: &str, url: &str)
 
 /// The upstream's answer to `action` as the caller may see it: its scope taken off, its
 /// callback URLs given back as the caller wrote them, and another identity's job (or an
-/// unknown one) answered as [`job_not_found`].
-pub fn for_caller(action: Action, answer: &Answer, scope: &Scope, config: &ProxyConfig, scrubber: &Scrubber) -> Reply {
+/// unknown one) answered as [`job_not_found`]. With it, the jobs it tells the caller of (see
+/// [`events::jobs_of_answer`]), news for the caller's event streams.
+pub fn for_caller(
+    action: Action,
+    answer: &Answer,
+    scope: &Scope,
+    config: &ProxyConfig,
+    scrubber: &Scrubber,
+) -> (Reply, Vec<Value>) {
     let success = (200..300).contains(&answer.status);
     if action == Action::GetJob && answer.status == 404 {
-        return job_not_found();
+        return (job_not_found(), Vec::new());
     }
     let Some(mut raw) = Value::parse(&answer.text).ok().filter(|_| success) else {
-        return as_received(answer, scrubber);
+        return (as_received(answer, scrubber), Vec::new());
     };
     let restore = |custom_id: &str, url: &str| restore_callback(config, custom_id, url);
     match scope.unscope_answer(action, &mut raw, &restore) {
-        Owned::No => job_not_found(),
+        Owned::No => (job_not_found(), Vec::new()),
         Owned::Yes => {
             // As `Scrubber::body` does, without writing and reading the tree once more.
             scrubber.value(&mut raw);
-            Reply::json(answer.status, scrubber.text(&raw.to_json()))
+            let reply = Reply::json(answer.status, scrubber.text(&raw.to_json()));
+            (reply, events::jobs_of_answer(action, &raw))
         }
     }
 }
@@ -234,14 +243,21 @@ mod tests {
         };
         let unknown = Answer { status: 404, retry_after: None, text: r#"{"error":"JobNotFound"}"#.into() };
         let (a, b) = (
-            for_caller(Action::GetJob, &theirs, &scope, &config, &scrubber),
-            for_caller(Action::GetJob, &unknown, &scope, &config, &scrubber),
+            for_caller(Action::GetJob, &theirs, &scope, &config, &scrubber).0,
+            for_caller(Action::GetJob, &unknown, &scope, &config, &scrubber).0,
         );
         assert_eq!((a.status, &a.body), (b.status, &b.body));
         assert_eq!(a.error_code().as_deref(), Some("job_not_found"));
         let mine = Answer { text: theirs.text.replace("uzzzzzzzzzzz_a", "uabcdefghijk_a"), ..theirs };
-        let reply = for_caller(Action::GetJob, &mine, &scope, &config, &scrubber);
+        let (reply, jobs) = for_caller(Action::GetJob, &mine, &scope, &config, &scrubber);
         assert_eq!(reply.status, 200);
         assert!(reply.body.as_deref().unwrap().contains(r#""customId":"a""#));
+        assert_eq!(jobs.len(), 1, "the job is news for the caller's streams");
+        assert_eq!(jobs[0].get("customId").and_then(Value::as_str), Some("a"));
+        assert_eq!(
+            jobs[0].get("status").and_then(Value::as_str),
+            Some("SUBMITTED"),
+            "state 1 is SUBMITTED in the API reference"
+        );
     }
 }

@@ -45,7 +45,7 @@ use super::uploads;
 use super::upstream::{self, Outgoing};
 use super::webhook;
 use crate::error::{Error, IssueCode};
-use crate::model::{Action, Envelope, GetJobRequest, Request, Value};
+use crate::model::{Envelope, GetJobRequest, Request, Value};
 use crate::transport::{now_ms, sleep, Answer};
 
 /// The most of a callback target's answer read: only its status matters.
@@ -132,8 +132,8 @@ impl ProxyHandler {
 
     /// Answers one request given as parts, for the Node server (js/proxy-server.js): the
     /// method, the absolute URL, `rawHeaders`, the whole body and the client's address.
-    /// Resolves to `{ status, headers: [name, value, …], body: string | null, stream:
-    /// ReadableStream | null }`.
+    /// Resolves to `[status, [name, value, …], body: string | null, stream: ReadableStream |
+    /// null]`.
     #[wasm_bindgen(js_name = handleParts)]
     pub fn handle_parts(
         &self,
@@ -389,16 +389,13 @@ async fn identified_api(state: &State, request: &Incoming, endpoint: Endpoint, i
         Way::CreateOnce { key } => create_once(state, &envelope, key).await,
         Way::Forward => forward(state, &envelope).await,
     };
-    let action = envelope.action();
-    let reply = match answer {
-        Ok(answer) => upstream::for_caller(action, &answer, &scope, config, &state.scrubber),
+    let (reply, jobs) = match answer {
+        Ok(answer) => upstream::for_caller(envelope.action(), &answer, &scope, config, &state.scrubber),
         Err(reply) => return reply,
     };
     // What the caller is told of its jobs is news for its event streams too.
-    if (200..300).contains(&reply.status) && matches!(action, Action::CreateJob | Action::GetJob | Action::ListJobs) {
-        if let Some(body) = reply.body.as_deref() {
-            record(state, &scope.prefix, &events::jobs_of_answer(action, body)).await;
-        }
+    if !jobs.is_empty() {
+        record(state, &scope.prefix, &jobs).await;
     }
     reply
 }
