@@ -181,6 +181,7 @@ export async function run({ quick = false } = {}) {
         rpsMin: r.requests.min,
         rpsMax: r.requests.max,
         p50: r.latency.p50,
+        mean: r.latency.average,
         p99: r.latency.p99,
         requests: r.requests.total,
         non2xx: r.non2xx,
@@ -200,6 +201,7 @@ export async function run({ quick = false } = {}) {
         s.name,
         `${fmt(r.rps)} (${fmt(r.rpsMin)}–${fmt(r.rpsMax)})`,
         `${fmt(r.p50)} ms`,
+        `${r.mean.toFixed(2)} ms`,
         `${fmt(r.p99)} ms`,
         `${r.requests.toLocaleString('en-US')}`,
         `${r.non2xx} / ${r.errors}`,
@@ -210,8 +212,8 @@ export async function run({ quick = false } = {}) {
       `autocannon, ${connections} connections, ${duration} s per subject after a ${warmup} s warm-up, one ` +
         `after another, on loopback; a GetJob of one existing job. The emulator, our proxy and the ` +
         `pass-through each run in their own process, autocannon in the bench's. Requests per second: mean of ` +
-        `the per-second samples (min–max of them); latency from autocannon's histogram (whole ` +
-        `milliseconds).`,
+        `the per-second samples (min–max of them); latency from autocannon's histogram (p50 and p99 in whole ` +
+        `milliseconds, so the mean is shown as well).`,
       'Our proxy does its whole job on every request: session cookie check, rate limit, body checks and ' +
         'validation, scope, a rebuilt upstream body with credentials, scope taken off the answer, secrets ' +
         'scrubbed. The session cookie is fixed (a browser keeps it), the rate limit set to 10⁹ so it does ' +
@@ -222,6 +224,7 @@ export async function run({ quick = false } = {}) {
           'path',
           'requests/s (min–max)',
           'p50',
+          'mean',
           'p99',
           'requests',
           'non-2xx / errors',
@@ -234,7 +237,11 @@ export async function run({ quick = false } = {}) {
         ['goal', 'figure', 'met?'],
         [
           ['keeps ≥ 50% of the plain pass-through’s request rate', `${fmt(keeps * 100)}%`, met(rateOk)],
-          ['adds ≤ 2 ms at p50 over the pass-through', `${fmt(adds)} ms`, met(latencyOk)],
+          [
+            'adds ≤ 2 ms at p50 over the pass-through',
+            `${fmt(adds)} ms (mean: ${(ours.mean - plain.mean).toFixed(2)} ms)`,
+            met(latencyOk),
+          ],
         ],
       ),
     ].join('\n');
