@@ -26,17 +26,9 @@ pub fn vocal_stream(audio: &Audio, mut sink: impl FnMut(f32)) {
         }
         return;
     }
-    let mut centre = Centre::new();
-    let length = audio.len();
-    let mut start = -(FRAME as isize);
-    while start < length as isize {
-        let hop = centre.step(&audio.channels[0], &audio.channels[1], start);
-        for (i, &v) in hop.iter().enumerate() {
-            if (0..length as isize).contains(&(start + i as isize)) {
-                sink(v);
-            }
-        }
-        start += HOP as isize;
+    let mut centre = Centre::new(audio.len());
+    while let Some((_, hop)) = centre.next_hop(&audio.channels[0], &audio.channels[1]) {
+        hop.iter().for_each(|&v| sink(v));
     }
 }
 
@@ -48,21 +40,14 @@ pub fn split(audio: &mut Audio, mut sink: impl FnMut(f32)) {
     if audio.channels.len() < 2 {
         return vocal_stream(audio, sink);
     }
-    let mut centre = Centre::new();
-    let length = audio.len();
-    let mut start = -(FRAME as isize);
-    while start < length as isize {
-        // The samples of this hop are final once its frame is added, and no later frame
-        // reads them: they can leave the channels at once.
-        let hop = centre.step(&audio.channels[0], &audio.channels[1], start);
+    let mut centre = Centre::new(audio.len());
+    // A hop's samples are final once given, and no later frame reads them: they can leave
+    // the channels at once.
+    while let Some((first, hop)) = centre.next_hop(&audio.channels[0], &audio.channels[1]) {
         for (i, &v) in hop.iter().enumerate() {
-            let index = start + i as isize;
-            if (0..length as isize).contains(&index) {
-                sink(v);
-                audio.channels.iter_mut().for_each(|c| c[index as usize] -= v);
-            }
+            sink(v);
+            audio.channels.iter_mut().for_each(|c| c[first + i] -= v);
         }
-        start += HOP as isize;
     }
 }
 
@@ -79,10 +64,14 @@ struct Centre {
     /// The overlap-add of the frames so far, from the current frame's start on.
     sum: Vec<f32>,
     hop: Vec<f32>,
+    /// Where the next frame starts: a frame before the signal at first.
+    start: isize,
+    /// The signal's length in samples.
+    length: usize,
 }
 
 impl Centre {
-    fn new() -> Self {
+    fn new(length: usize) -> Self {
         let window: Vec<f32> = (0..FRAME)
             .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / FRAME as f64).cos()) as f32)
             .collect();
@@ -95,12 +84,32 @@ impl Centre {
             r: vec![(0.0, 0.0); FRAME],
             sum: vec![0.0; FRAME],
             hop: vec![0.0; HOP],
+            start: -(FRAME as isize),
+            length,
         }
     }
 
+    /// The next hop of the vocal within the signal, as the index of its first sample and
+    /// the samples, now final; `None` past the signal's end.
+    fn next_hop(&mut self, left: &[f32], right: &[f32]) -> Option<(usize, &[f32])> {
+        while self.start < self.length as isize {
+            let start = self.start;
+            self.start += HOP as isize;
+            self.step(left, right, start);
+            // The first hops lie before the signal (their frames reach into it).
+            let first = start.max(0);
+            let end = (start + HOP as isize).min(self.length as isize);
+            if first < end {
+                let skip = (first - start) as usize;
+                return Some((first as usize, &self.hop[skip..skip + (end - first) as usize]));
+            }
+        }
+        None
+    }
+
     /// Adds the frame of `left` and `right` starting at `start` (a multiple of HOP, zero
-    /// outside the signal) and returns the samples `start..start + HOP`, now final.
-    fn step(&mut self, left: &[f32], right: &[f32], start: isize) -> &[f32] {
+    /// outside the signal) and leaves the samples `start..start + HOP`, now final, in `hop`.
+    fn step(&mut self, left: &[f32], right: &[f32], start: isize) {
         for i in 0..FRAME {
             let index = start + i as isize;
             let (a, b) = if index >= 0 && (index as usize) < left.len().min(right.len()) {
@@ -130,7 +139,6 @@ impl Centre {
         }
         self.sum.copy_within(HOP.., 0);
         self.sum[FRAME - HOP..].fill(0.0);
-        &self.hop
     }
 }
 
