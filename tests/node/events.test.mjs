@@ -11,13 +11,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { SingingCloningClient } from 'singing-cloning';
-import { createProxyHandler } from '../../js/proxy.js';
-import { serve } from '../../js/proxy-server.js';
 import {
   Browser,
   PAGE_ORIGIN,
   PREFIX,
-  PROXY_SECRET,
   ROOT,
   SECRET_ID,
   SECRET_KEY,
@@ -47,27 +44,13 @@ async function startEmulator(jobMs) {
 }
 
 /**
- * The proxy as the harness makes it, but with `front(request, handler, info)` before it: a
- * deployment whose events route is missing or whose streams are cut.
+ * The harness's proxy with `front(request, handler, info)` before it: a deployment whose events
+ * route is missing or whose streams are cut.
  */
 async function startFronted(upstream, front) {
-  let handler;
-  const served = await serve((request, info) => front(request, handler, info), { port: 0, prefix: PREFIX });
-  const many = { capacity: 100_000, refillPerSecond: 1000 };
-  handler = createProxyHandler({
-    endpoint: upstream.api,
-    secretId: SECRET_ID,
-    secretKey: SECRET_KEY,
-    proxySecret: PROXY_SECRET,
-    allowedOrigins: [PAGE_ORIGIN],
-    publicUrl: served.url,
-    addressRateLimit: many,
-    sessionRateLimit: many,
-    globalSessionRateLimit: many,
-    callbackRateLimit: many,
-  });
-  stops.push(served.close);
-  return { api: served.url + PREFIX };
+  const fronted = await startProxy({ endpoint: upstream.api }, { front });
+  stops.push(fronted.close);
+  return fronted;
 }
 
 /** An answer whose body is `response`'s first `chunks` chunks, then an end (`error`: a failure). */

@@ -166,12 +166,13 @@ export function startRedis(port) {
  * (`publicUrl: undefined` for none). Every test client comes from 127.0.0.1, so the
  * per-address limits are raised unless a test sets them; `serveOptions` go to `serve`.
  */
-export async function startProxy(config, serveOptions = {}) {
+export async function startProxy(config, { front, ...serveOptions } = {}) {
   let handler = null;
   // As `npm run proxy` serves it: requests as parts and `nodePost` for the upstream, unless the
-  // config brings its own `fetch`.
-  const handle = (request, info) => handler(request, info);
-  handle.parts = (...parts) => handler.parts(...parts);
+  // config brings its own `fetch`. With `front(request, handler, info)`, requests go to it as
+  // `Request`s instead: a deployment in front of the proxy (a missing route, cut streams).
+  const handle = front ? (request, info) => front(request, handler, info) : (request, info) => handler(request, info);
+  if (!front) handle.parts = (...parts) => handler.parts(...parts);
   const served = await serve(handle, {
     port: 0,
     prefix: config.prefix ?? PREFIX,
