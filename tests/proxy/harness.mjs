@@ -149,6 +149,31 @@ export async function freePort() {
 }
 
 /**
+ * The real workerd (npm's binary) serving `config` (a file in tests/workerd) on the sockets
+ * `{ name: base URL }`, with `env` for the Workers' bindings; resolves once each socket
+ * answers, since workerd says little when it is ready. WORKERD_LOG=1 shows its own log
+ * (a Worker's uncaught exceptions) while debugging.
+ */
+export async function startWorkerd(config, sockets, env) {
+  const args = ['serve', path.join(ROOT, 'tests/workerd', config), '--verbose'];
+  for (const [name, base] of Object.entries(sockets)) args.push('--socket-addr', `${name}=${new URL(base).host}`);
+  const workerd = await spawnUntil(path.join(ROOT, 'node_modules/.bin/workerd'), args, env, null);
+  if (process.env.WORKERD_LOG) workerd.child.stderr.on('data', (d) => process.stderr.write(d));
+  workerd.child.once('exit', (code) => {
+    if (code) console.error(`workerd exited with ${code}`);
+  });
+  for (const base of Object.values(sockets)) {
+    const status = () =>
+      fetch(`${base}/`).then(
+        (r) => r.status,
+        () => 0,
+      );
+    await until(status, (answered) => answered !== 0, 20000, 100);
+  }
+  return workerd;
+}
+
+/**
  * Debian's redis-server (scripts/setup.sh installs it; `REDIS_SERVER` names another) on `port`,
  * in memory only: nothing survives a stop, as after a crash.
  */

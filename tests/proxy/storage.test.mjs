@@ -5,7 +5,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -13,6 +12,7 @@ import {
   Browser,
   SECRETS,
   call,
+  freePort,
   generateJob,
   leakedIn,
   seen,
@@ -38,15 +38,6 @@ function s3sBinary() {
   } catch {
     throw new Error('s3s-fs is not installed: run scripts/setup.sh (cargo install s3s-fs --features binary)');
   }
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 before(async () => {

@@ -8,22 +8,20 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import path from 'node:path';
 
 import {
   Browser,
   PAGE_ORIGIN,
   PROXY_SECRET,
-  ROOT,
   SECRET_ID,
   SECRET_KEY,
   generateJob,
   leakedIn,
   openEvents,
+  freePort,
   seen,
-  spawnUntil,
   startEmulator,
+  startWorkerd,
   until,
 } from '../proxy/harness.mjs';
 
@@ -34,58 +32,24 @@ let workerd;
 /** The proxies by socket name: `{ base, api }`. */
 const proxy = {};
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 before(async () => {
   emulator = await startEmulator();
-  const sockets = [];
+  const sockets = {};
   for (const name of ['a', 'b', 'c']) {
     const base = `http://127.0.0.1:${await freePort()}`;
     proxy[name] = { base, api: `${base}/api/singing-cloning` };
-    sockets.push('--socket-addr', `${name}=${base.slice('http://'.length)}`);
+    sockets[name] = base;
   }
-  const bin = path.join(ROOT, 'node_modules/.bin/workerd');
-  workerd = await spawnUntil(
-    bin,
-    ['serve', path.join(ROOT, 'tests/workerd/durable.capnp'), ...sockets, '--verbose'],
-    {
-      SINGING_CLONING_ENDPOINT: emulator.api,
-      SINGING_CLONING_SECRET_ID: SECRET_ID,
-      SINGING_CLONING_SECRET_KEY: SECRET_KEY,
-      SINGING_CLONING_PROXY_SECRET: PROXY_SECRET,
-      SINGING_CLONING_ALLOWED_ORIGINS: PAGE_ORIGIN,
-      // Every callback comes to proxy a.
-      SINGING_CLONING_PUBLIC_URL: proxy.a.base,
-      SINGING_CLONING_RATE_LIMIT_CAPACITY: String(RATE_CAPACITY),
-    },
-    null,
-  );
-  // WORKERD_LOG=1 shows workerd's own log (uncaught exceptions of the Worker) while debugging.
-  if (process.env.WORKERD_LOG) workerd.child.stderr.on('data', (d) => process.stderr.write(d));
-  workerd.child.once('exit', (code) => {
-    if (code) console.error(`workerd exited with ${code}`);
+  workerd = await startWorkerd('durable.capnp', sockets, {
+    SINGING_CLONING_ENDPOINT: emulator.api,
+    SINGING_CLONING_SECRET_ID: SECRET_ID,
+    SINGING_CLONING_SECRET_KEY: SECRET_KEY,
+    SINGING_CLONING_PROXY_SECRET: PROXY_SECRET,
+    SINGING_CLONING_ALLOWED_ORIGINS: PAGE_ORIGIN,
+    // Every callback comes to proxy a.
+    SINGING_CLONING_PUBLIC_URL: proxy.a.base,
+    SINGING_CLONING_RATE_LIMIT_CAPACITY: String(RATE_CAPACITY),
   });
-  for (const { base } of Object.values(proxy)) {
-    await until(
-      () =>
-        fetch(`${base}/`).then(
-          (r) => r.status,
-          () => 0,
-        ),
-      (status) => status !== 0,
-      20000,
-      100,
-    );
-  }
 });
 
 after(async () => {

@@ -3,24 +3,22 @@
 // and the leak scan.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import path from 'node:path';
 
 import { verifyWebhook } from '../../js/proxy.js';
 import {
   Browser,
   PROXY_SECRET,
-  ROOT,
   SECRET_ID,
   SECRET_KEY,
   call,
   generateJob,
   leakedIn,
   openEvents,
+  freePort,
   seen,
-  spawnUntil,
   startEmulator,
   startServer,
+  startWorkerd,
   until,
 } from '../proxy/harness.mjs';
 
@@ -32,26 +30,13 @@ let workerd;
 let receiver;
 let base;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 before(async () => {
   emulator = await startEmulator();
   receiver = await startServer(() => ({ status: 200, body: '{}' }));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const bin = path.join(ROOT, 'node_modules/.bin/workerd');
-  workerd = await spawnUntil(
-    bin,
-    ['serve', path.join(ROOT, 'tests/workerd/config.capnp'), '--socket-addr', `http=127.0.0.1:${port}`, '--verbose'],
+  base = `http://127.0.0.1:${await freePort()}`;
+  workerd = await startWorkerd(
+    'config.capnp',
+    { http: base },
     {
       SINGING_CLONING_ENDPOINT: emulator.api,
       SINGING_CLONING_SECRET_ID: SECRET_ID,
@@ -61,23 +46,6 @@ before(async () => {
       SINGING_CLONING_PUBLIC_URL: base,
       SINGING_CLONING_WEBHOOK_SECRET: WEBHOOK_SECRET,
     },
-    null,
-  );
-  // WORKERD_LOG=1 shows workerd's own log (uncaught exceptions of the Worker) while debugging.
-  if (process.env.WORKERD_LOG) workerd.child.stderr.on('data', (d) => process.stderr.write(d));
-  workerd.child.once('exit', (code) => {
-    if (code) console.error(`workerd exited with ${code}`);
-  });
-  // workerd says little when it is ready: ask until it answers.
-  await until(
-    () =>
-      fetch(`${base}/`).then(
-        (r) => r.status,
-        () => 0,
-      ),
-    (status) => status !== 0,
-    20000,
-    100,
   );
 });
 
