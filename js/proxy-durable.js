@@ -24,6 +24,12 @@ const RUN_TIMEOUT_MS = 5000;
 const LISTEN_OVERLAP_MS = 10_000;
 /** Writes a listener may leave unread before the object drops it (its memory is the object's). */
 const MAX_QUEUED_WRITES = 1000;
+/** The object's storage keys of its log of lasting operations: `log:<ms, 16 digits>:<n>`, in time order. */
+const LOG = 'log:';
+/** How often a long-lived object drops what its log holds beyond `MemoryStore.lastingMs()`. */
+const PRUNE_EVERY_MS = 3_600_000;
+/** Keys Durable Object storage deletes at most in one call. */
+const DELETE_BATCH = 128;
 /** A dropped `/listen` is opened again after this, doubling up to `MAX_RELISTEN_MS`. */
 const RELISTEN_MS = 100;
 const MAX_RELISTEN_MS = 5000;
@@ -32,18 +38,43 @@ const encoder = new TextEncoder();
 
 const text = (body, status) => new Response(body, { status, headers: { 'content-type': 'text/plain' } });
 
+/** A log key for an operation run at `atMs`, the `n`th of this object: keys sort by time. */
+const logKey = (atMs, n) => `${LOG}${String(Math.floor(atMs)).padStart(16, '0')}:${n}`;
+
 /**
  * The Durable Object: export it from the Worker's entry (js/proxy-workerd.js does) and bind
  * its namespace as `SINGING_CLONING_STATE`. It answers `POST /run` (an operation's JSON in,
  * its outcome's JSON out) and `GET /listen?scope=…` (each event recorded for that scope, one
- * StoredEvent JSON a line, until the caller goes). Its state lives in memory only: see
- * docs/proxy.md for what that means when the object is evicted.
+ * StoredEvent JSON a line, until the caller goes). Its state is in memory, and each lasting
+ * operation (the claims and the upload quota, `MemoryStore.lasts`) also goes to the object's
+ * storage with its time: an object evicted or restarted runs them again, in order at their
+ * times, and is what it was. Rate buckets start full again and the event buffer empty.
+ * Without a `state` (in a test), it keeps nothing.
  */
 export class ProxyState {
-  constructor() {
+  constructor(state) {
+    this.storage = state?.storage ?? null;
     this.store = new MemoryStore();
     /** Open `/listen` streams by scope: their controllers. */
     this.listeners = new Map();
+    /** Operations this object has logged, for unique keys within a millisecond. */
+    this.logged = 0;
+    this.prunedAtMs = Date.now();
+    // No request is let in before the log has run.
+    if (this.storage) state.blockConcurrencyWhile(() => this.restore());
+  }
+
+  /** Runs the log again, after dropping what is too old to count. */
+  async restore() {
+    const cutoff = Date.now() - MemoryStore.lastingMs();
+    await this.prune(cutoff);
+    for (const { op, atMs } of (await this.storage.list({ prefix: LOG })).values()) this.store.run(op, atMs);
+  }
+
+  /** Deletes the log's entries from before `cutoff`. */
+  async prune(cutoff) {
+    const old = [...(await this.storage.list({ prefix: LOG, end: logKey(cutoff, 0) })).keys()];
+    for (let i = 0; i < old.length; i += DELETE_BATCH) await this.storage.delete(old.slice(i, i + DELETE_BATCH));
   }
 
   async fetch(request) {
@@ -55,11 +86,21 @@ export class ProxyState {
   }
 
   run(op) {
+    const atMs = Date.now();
     let outcome;
     try {
-      outcome = this.store.run(op);
+      outcome = this.store.run(op, atMs);
     } catch {
       return text('not an operation', 400);
+    }
+    if (this.storage && MemoryStore.lasts(op)) {
+      // Not awaited: the object's output gate holds the answer until the write is stored (and a
+      // failed write resets the object, so nothing is answered that storage does not hold).
+      this.storage.put(logKey(atMs, this.logged++), { op, atMs }).catch(() => {});
+      if (atMs - this.prunedAtMs >= PRUNE_EVERY_MS) {
+        this.prunedAtMs = atMs;
+        this.prune(atMs - MemoryStore.lastingMs()).catch(() => {});
+      }
     }
     // Only a record makes events; nothing is parsed when nobody listens.
     if (this.listeners.size > 0) {

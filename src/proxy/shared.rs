@@ -122,7 +122,19 @@ impl Op {
     pub fn fails_closed(&self) -> bool {
         !matches!(self, Op::Take { .. } | Op::Record { .. } | Op::Replay { .. })
     }
+
+    /// Whether a store that restarts must run this op again to be what it was: the same ops
+    /// as fail closed (the claims and the quota; buckets refill, and events are a buffer of
+    /// minutes). Replayed in order at their times, these alone rebuild what must last (the
+    /// Durable Object's log, js/proxy-durable.js).
+    pub fn lasts(&self) -> bool {
+        self.fails_closed()
+    }
 }
+
+/// How long a store keeps a lasting op (see [`Op::lasts`]) for a replay: the longest any of
+/// them counts, a delivered callback's week.
+pub const LASTING_MS: f64 = DELIVERED_MS;
 
 impl Outcome {
     /// An outcome from a store's JSON, `None` when it is not one.
@@ -279,6 +291,53 @@ mod tests {
 
     fn claim(key: &str, pending: bool) -> Op {
         Op::Claim { set: ClaimSet::Create, key: key.into(), pending }
+    }
+
+    #[test]
+    fn the_lasting_ops_replayed_rebuild_the_claims_and_the_quota() {
+        // A day of mixed ops, with their times; then a fresh state given only the lasting ones
+        // from the last week must answer every claim and quota as the first does.
+        let ops: Vec<(Op, f64)> = (0..400u32)
+            .map(|i| {
+                let at = f64::from(i) * 300_000.0;
+                let key = format!("k{}", i % 23);
+                let set = if i % 2 == 0 { ClaimSet::Create } else { ClaimSet::Delivered };
+                let op = match i % 7 {
+                    0 => Op::Claim { set, key, pending: i % 3 == 0 },
+                    1 => Op::Settle { set, key, value: format!("v{i}") },
+                    2 => Op::Release { set, key },
+                    3 => Op::Quota { key, day: (at / 86_400_000.0) as i64, size: 7, max_count: 4, max_bytes: 20 },
+                    4 => take(&key),
+                    5 => Op::Record { scope: key, job: format!(r#"{{"id":"j","state":{}}}"#, i % 4) },
+                    _ => Op::Claim { set, key, pending: false },
+                };
+                (op, at)
+            })
+            .collect();
+        let mut whole = MemoryState::new(0.0);
+        let mut replayed = MemoryState::new(0.0);
+        for (op, at) in &ops {
+            whole.run(op, *at);
+        }
+        let end = ops.last().unwrap().1;
+        for (op, at) in ops.iter().filter(|(op, at)| op.lasts() && end - at <= LASTING_MS) {
+            replayed.run(op, *at);
+        }
+        let later = end + 1000.0;
+        let day = (later / 86_400_000.0) as i64;
+        for i in 0..23 {
+            let key = format!("k{i}");
+            for set in [ClaimSet::Create, ClaimSet::Delivered] {
+                let ask = Op::Claim { set, key: key.clone(), pending: false };
+                assert_eq!(whole.run(&ask, later), replayed.run(&ask, later), "{key} {set:?}");
+            }
+            // Uploads until the day's bytes run out: the counts so far must match.
+            let quota = Op::Quota { key, day, size: 7, max_count: 4, max_bytes: 20 };
+            for _ in 0..3 {
+                assert_eq!(whole.run(&quota, later), replayed.run(&quota, later));
+            }
+        }
+        assert!(!take("a").lasts() && !Op::Replay { scope: "s".into(), last_event_id: None }.lasts());
     }
 
     #[test]

@@ -150,12 +150,12 @@ export async function freePort() {
 
 /**
  * The real workerd (npm's binary) serving `config` (a file in tests/workerd) on the sockets
- * `{ name: base URL }`, with `env` for the Workers' bindings; resolves once each socket
- * answers, since workerd says little when it is ready. WORKERD_LOG=1 shows its own log
- * (a Worker's uncaught exceptions) while debugging.
+ * `{ name: base URL }`, with `env` for the Workers' bindings and `more` arguments (such as
+ * `--directory-path`); resolves once each socket answers, since workerd says little when it
+ * is ready. WORKERD_LOG=1 shows its own log (a Worker's uncaught exceptions) while debugging.
  */
-export async function startWorkerd(config, sockets, env) {
-  const args = ['serve', path.join(ROOT, 'tests/workerd', config), '--verbose'];
+export async function startWorkerd(config, sockets, env, more = []) {
+  const args = ['serve', path.join(ROOT, 'tests/workerd', config), '--verbose', ...more];
   for (const [name, base] of Object.entries(sockets)) args.push('--socket-addr', `${name}=${new URL(base).host}`);
   const workerd = await spawnUntil(path.join(ROOT, 'node_modules/.bin/workerd'), args, env, null);
   if (process.env.WORKERD_LOG) workerd.child.stderr.on('data', (d) => process.stderr.write(d));

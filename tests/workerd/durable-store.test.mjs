@@ -146,3 +146,65 @@ test('listen: every event of the scope once, again after the object restarts, no
   assert.equal(seen.length, 4, 'nothing after the abort');
   assert.equal(objects.stats.listens, listens + 1, 'not opened again');
 });
+
+/**
+ * A Durable Object's `state` whose storage is a sorted map, as Cloudflare's: `list` by prefix
+ * and exclusive end, `put`, `delete` of a key list; `blockConcurrencyWhile` is the constructor's wait.
+ */
+function durableState(entries = new Map()) {
+  let ready = Promise.resolve();
+  const inRange = (key, { prefix = '', end }) => key.startsWith(prefix) && (end === undefined || key < end);
+  return {
+    entries,
+    ready: () => ready,
+    blockConcurrencyWhile(run) {
+      ready = run();
+      return ready;
+    },
+    storage: {
+      async list(options) {
+        return new Map([...entries].filter(([key]) => inRange(key, options)).sort(([a], [b]) => (a < b ? -1 : 1)));
+      },
+      async put(key, value) {
+        entries.set(key, structuredClone(value));
+      },
+      async delete(keys) {
+        for (const key of keys) entries.delete(key);
+      },
+    },
+  };
+}
+
+const claim = (key) => JSON.stringify({ op: 'claim', set: 'delivered', key, pending: false });
+const settle = (key) => JSON.stringify({ op: 'settle', set: 'create', key, value: 'the-answer' });
+const outcomeOf = async (state, op) =>
+  (await state.fetch(new Request('https://s/run', { method: 'POST', body: op }))).json();
+
+test('storage: a new object runs the log again; what is older than a week is dropped, buckets start full', async () => {
+  const state = durableState();
+  const first = new ProxyState(state);
+  await state.ready();
+  assert.equal((await outcomeOf(first, claim('job-1'))).outcome, 'claimed');
+  assert.equal((await outcomeOf(first, settle('create-1'))).outcome, 'done');
+  for (let i = 0; i < 2; i++) assert.equal((await outcomeOf(first, take('identity:a'))).outcome, 'allowed');
+  assert.equal((await outcomeOf(first, take('identity:a'))).outcome, 'refused');
+  // Only the claims went to storage, each with its time.
+  const logged = [...state.entries.values()];
+  assert.deepEqual(
+    logged.map((entry) => JSON.parse(entry.op).op),
+    ['claim', 'settle'],
+  );
+  assert.ok(logged.every((entry) => Math.abs(entry.atMs - Date.now()) < 5000));
+  // A claim eight days old, as an object evicted long ago left it.
+  const eightDaysAgo = Date.now() - 8 * 86_400_000;
+  state.entries.set(`log:${String(eightDaysAgo).padStart(16, '0')}:0`, { op: claim('job-old'), atMs: eightDaysAgo });
+
+  const second = new ProxyState(state);
+  await state.ready();
+  assert.deepEqual(await outcomeOf(second, claim('job-1')), { outcome: 'held', value: null }, 'delivered: still');
+  const create = JSON.stringify({ op: 'claim', set: 'create', key: 'create-1', pending: true });
+  assert.deepEqual(await outcomeOf(second, create), { outcome: 'held', value: 'the-answer' });
+  assert.equal((await outcomeOf(second, claim('job-old'))).outcome, 'claimed', 'past a week: forgotten');
+  assert.ok(![...state.entries.values()].some((entry) => entry.atMs === eightDaysAgo), 'and deleted');
+  assert.equal((await outcomeOf(second, take('identity:a'))).outcome, 'allowed', 'a bucket starts full');
+});

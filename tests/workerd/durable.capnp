@@ -12,6 +12,9 @@ const config :Workerd.Config = (
     # A third proxy whose state object is down: creates fail closed, the rest goes on.
     (name = "proxy-c", worker = .proxyC),
     (name = "down-state", worker = .downState),
+    # Where the object's storage lives: a directory the test gives with --directory-path, so that
+    # its log outlives a restart of workerd, as it outlives an eviction on Cloudflare.
+    (name = "state-disk", disk = (writable = true)),
     # Outbound fetches may reach loopback: the emulator and the callback receiver run there.
     (name = "loopback", network = (allow = ["public", "private", "local"])),
   ],
@@ -28,8 +31,7 @@ const proxyA :Workerd.Worker = (
   globalOutbound = "loopback",
   bindings = .bindings,
   durableObjectNamespaces = [(className = "ProxyState", uniqueKey = "singing-cloning-state")],
-  # The object keeps its state in memory; storage is never written.
-  durableObjectStorage = (inMemory = void),
+  durableObjectStorage = (localDisk = "state-disk"),
 );
 
 # Not `inherit = "proxy-a"`: an inheriting Worker shares its parent's isolate, and so its memory.

@@ -3,15 +3,20 @@
 // (js/proxy-durable.js's ProxyState, bound as SINGING_CLONING_STATE; tests/workerd/durable.capnp).
 // They share one rate-limit bucket, a CreateJob sent to both at once is one job, and a callback
 // delivered to one is an event on a stream held by the other. A third proxy, whose state object
-// is down, fails creates closed and serves reads. Also measures workerd's CPU time per request.
+// is down, fails creates closed and serves reads. The object's storage is a directory that
+// outlives workerd: after a restart, a resent CreateJob and a replayed callback still find the
+// claims. Also measures workerd's CPU time per request.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 import {
   Browser,
   PAGE_ORIGIN,
+  call,
   PROXY_SECRET,
   SECRET_ID,
   SECRET_KEY,
@@ -29,8 +34,12 @@ const RATE_CAPACITY = 50;
 
 let emulator;
 let workerd;
+let stateDir;
 /** The proxies by socket name: `{ base, api }`. */
 const proxy = {};
+
+/** Starts workerd with the three proxies; the object's storage in `stateDir`, which outlives it. */
+let launch;
 
 before(async () => {
   emulator = await startEmulator();
@@ -40,21 +49,30 @@ before(async () => {
     proxy[name] = { base, api: `${base}/api/singing-cloning` };
     sockets[name] = base;
   }
-  workerd = await startWorkerd('durable.capnp', sockets, {
-    SINGING_CLONING_ENDPOINT: emulator.api,
-    SINGING_CLONING_SECRET_ID: SECRET_ID,
-    SINGING_CLONING_SECRET_KEY: SECRET_KEY,
-    SINGING_CLONING_PROXY_SECRET: PROXY_SECRET,
-    SINGING_CLONING_ALLOWED_ORIGINS: PAGE_ORIGIN,
-    // Every callback comes to proxy a.
-    SINGING_CLONING_PUBLIC_URL: proxy.a.base,
-    SINGING_CLONING_RATE_LIMIT_CAPACITY: String(RATE_CAPACITY),
-  });
+  stateDir = mkdtempSync(path.join(os.tmpdir(), 'durable-state-'));
+  launch = () =>
+    startWorkerd(
+      'durable.capnp',
+      sockets,
+      {
+        SINGING_CLONING_ENDPOINT: emulator.api,
+        SINGING_CLONING_SECRET_ID: SECRET_ID,
+        SINGING_CLONING_SECRET_KEY: SECRET_KEY,
+        SINGING_CLONING_PROXY_SECRET: PROXY_SECRET,
+        SINGING_CLONING_ALLOWED_ORIGINS: PAGE_ORIGIN,
+        // Every callback comes to proxy a.
+        SINGING_CLONING_PUBLIC_URL: proxy.a.base,
+        SINGING_CLONING_RATE_LIMIT_CAPACITY: String(RATE_CAPACITY),
+      },
+      ['--directory-path', `state-disk=${stateDir}`],
+    );
+  workerd = await launch();
 });
 
 after(async () => {
   await workerd?.stop();
   await emulator?.stop();
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 });
 
 /** A cheap read: the jobs of a `customId`. */
@@ -179,6 +197,40 @@ test('CPU time per proxied request in workerd, state in the Durable Object', {
     `workerd CPU per proxied ListJobs (both proxies, the object, HTTP): ${perRequest.toFixed(2)} ms;` +
     ` wall ${wallPerRequest.toFixed(2)} ms; ${count} requests, one at a time`;
   t.diagnostic(report);
+});
+
+test("the object's claims outlive a restart of workerd: a resent CreateJob and a replayed callback", async () => {
+  const [onA, onB] = pageOn('a', 'b');
+  assert.equal((await listJobs(onA)).status, 200); // the session
+  const stream = await openEvents(onB);
+  const body = generateJob(emulator.origin, { customId: 'erins-song' });
+  const first = await onA.job(body);
+  assert.equal(first.status, 200, first.body);
+  const jobId = first.json.createJobResponse.job.id;
+  // Its end came by callback to a, which the object claimed as delivered.
+  await until(
+    () => stream.of(jobId),
+    (events) => events.some((e) => e.job.status === 'COMPLETED'),
+  );
+  await stream.close();
+  const upstream = (await emulator.admin('/admin/jobs')).jobs.find((j) => j.id === jobId);
+
+  // Everything in memory is gone: the isolates and the object; its storage stays.
+  await workerd.stop();
+  workerd = await launch();
+
+  const again = await onB.job(body);
+  assert.equal(again.status, 200, again.body);
+  assert.equal(again.json.createJobResponse.job.id, jobId, 'the first job, not a new one');
+  const made = (await emulator.admin('/admin/jobs')).jobs.filter((j) => j.customId.endsWith('erins-song'));
+  assert.equal(made.length, 1, 'one job upstream');
+  const replay = await call(upstream.callback, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(upstream),
+  });
+  assert.equal(replay.status, 409, replay.body);
+  assert.equal(replay.json.error.code, 'already_delivered');
 });
 
 test('durable: leak scan', () => {

@@ -141,15 +141,33 @@ impl MemoryStoreJs {
         MemoryStoreJs { state: RefCell::new(MemoryState::new(now_ms())) }
     }
 
-    /// Runs one operation's JSON (see `ProxyStore.run`) and gives its outcome's JSON; throws
-    /// a `validation` error for text that is not an operation.
-    pub fn run(&self, op: &str) -> Result<String, JsValue> {
-        let op: Op = crate::model::Value::parse(op).ok().and_then(|v| v.decode().ok()).ok_or_else(|| {
+    /// Runs one operation's JSON (see `ProxyStore.run`) and gives its outcome's JSON: now, or
+    /// at `atMs` (epoch milliseconds) when replaying a log; throws a `validation` error for
+    /// text that is not an operation.
+    pub fn run(&self, op: &str, #[wasm_bindgen(js_name = atMs)] at_ms: Option<f64>) -> Result<String, JsValue> {
+        let op = read_op(op).ok_or_else(|| {
             crate::error::Error::validation("op", crate::error::IssueCode::Type, "is not an operation")
         })?;
-        let outcome = self.state.borrow_mut().run(&op, now_ms());
+        let outcome = self.state.borrow_mut().run(&op, at_ms.unwrap_or_else(now_ms));
         Ok(outcome.to_json())
     }
+
+    /// Whether an operation's JSON is one a restarted store must run again (see `Op::lasts`):
+    /// what the Durable Object writes to its log.
+    pub fn lasts(op: &str) -> bool {
+        read_op(op).is_some_and(|op| op.lasts())
+    }
+
+    /// How long a lasting operation counts, in milliseconds: its log keeps it that long.
+    #[wasm_bindgen(js_name = lastingMs)]
+    pub fn lasting_ms() -> f64 {
+        super::super::shared::LASTING_MS
+    }
+}
+
+/// An operation from its JSON, `None` when the text is not one.
+fn read_op(text: &str) -> Option<Op> {
+    crate::model::Value::parse(text).ok()?.decode().ok()
 }
 
 impl Default for MemoryStoreJs {
