@@ -198,6 +198,8 @@ test('storage: a new object runs the log again; what is older than a week is dro
   // A claim eight days old, as an object evicted long ago left it.
   const eightDaysAgo = Date.now() - 8 * 86_400_000;
   state.entries.set(`log:${String(eightDaysAgo).padStart(16, '0')}:0`, { op: claim('job-old'), atMs: eightDaysAgo });
+  // And one this version cannot read: passed over.
+  state.entries.set(`log:${String(Date.now()).padStart(16, '0')}:9`, { op: '{"op":"unknown"}', atMs: Date.now() });
 
   const second = new ProxyState(state);
   await state.ready();
