@@ -24,7 +24,7 @@ const RUN_TIMEOUT_MS = 5000;
 const LISTEN_OVERLAP_MS = 10_000;
 /** Writes a listener may leave unread before the object drops it (its memory is the object's). */
 const MAX_QUEUED_WRITES = 1000;
-/** The object's storage keys of its log of lasting operations: `log:<ms, 16 digits>:<n>`, in time order. */
+/** The object's storage keys of its log of lasting operations: `log:<ms, 16 digits>:<n, 12 digits>`, in order. */
 const LOG = 'log:';
 /** How often a long-lived object drops what its log holds beyond `MemoryStore.lastingMs()`. */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -39,7 +39,7 @@ const encoder = new TextEncoder();
 const text = (body, status) => new Response(body, { status, headers: { 'content-type': 'text/plain' } });
 
 /** A log key for an operation run at `atMs`, the `n`th of this object: keys sort by time. */
-const logKey = (atMs, n) => `${LOG}${String(Math.floor(atMs)).padStart(16, '0')}:${n}`;
+const logKey = (atMs, n) => `${LOG}${String(Math.floor(atMs)).padStart(16, '0')}:${String(n).padStart(12, '0')}`;
 
 /**
  * The Durable Object: export it from the Worker's entry (js/proxy-workerd.js does) and bind

@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn the_lasting_ops_replayed_rebuild_the_claims_and_the_quota() {
-        // A day of mixed ops, with their times; then a fresh state given only the lasting ones
+        // A day and a half of mixed ops, with their times; then a fresh state given only the lasting ones
         // from the last week must answer every claim and quota as the first does.
         let ops: Vec<(Op, f64)> = (0..400u32)
             .map(|i| {

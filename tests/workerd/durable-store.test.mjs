@@ -210,3 +210,20 @@ test('storage: a new object runs the log again; what is older than a week is dro
   assert.ok(![...state.entries.values()].some((entry) => entry.atMs === eightDaysAgo), 'and deleted');
   assert.equal((await outcomeOf(second, take('identity:a'))).outcome, 'allowed', 'a bucket starts full');
 });
+
+test('storage: operations of one millisecond run again in the order they ran', async (t) => {
+  // Eleven operations at one instant: the tenth claims, the eleventh releases (a failed delivery).
+  const now = Date.now();
+  t.mock.method(Date, 'now', () => now);
+  const state = durableState();
+  const first = new ProxyState(state);
+  await state.ready();
+  for (let i = 0; i < 9; i++) await outcomeOf(first, claim(`filler-${i}`));
+  assert.equal((await outcomeOf(first, claim('job-z'))).outcome, 'claimed');
+  const release = JSON.stringify({ op: 'release', set: 'delivered', key: 'job-z' });
+  assert.equal((await outcomeOf(first, release)).outcome, 'done');
+  const second = new ProxyState(state);
+  await state.ready();
+  assert.equal((await outcomeOf(second, claim('job-z'))).outcome, 'claimed', 'released, as before the restart');
+  assert.equal((await outcomeOf(second, claim('filler-3'))).outcome, 'held');
+});
