@@ -102,10 +102,7 @@ test('Deno: job events stream the caller’s job as the proxy reads it, with kee
     async () => (await browser.post('/job', { action: 'GetJob', getJobRequest: { id: job.id } })).json,
     (answer) => answer?.getJobResponse?.job?.state === 3,
   );
-  const seen = await until(
-    () => stream.events.filter((e) => e.job.id === job.id),
-    (events) => events.some((e) => e.job.status === 'COMPLETED'),
-  );
+  const seen = await stream.untilCompleted(job.id);
   assert.equal(seen[0].job.status, 'SUBMITTED');
   assert.ok(seen.every((e) => e.job.customId === 'deno_events'));
   await until(

@@ -44,10 +44,7 @@ test("a page's stream carries its own job's changes, the last from the callback,
   assert.ok(upstream.callback?.startsWith(`${proxy.api}/callbacks/`), 'asked for a callback without the page');
 
   // Ann never polls: the final state comes from the upstream's callback.
-  const seen = await until(
-    () => anns.of(job.id),
-    (events) => events.some((e) => e.job.status === 'COMPLETED'),
-  );
+  const seen = await anns.untilCompleted(job.id);
   assert.equal(seen[0].job.status, 'SUBMITTED', 'from the CreateJob answer');
   assert.equal(seen.at(-1).job.status, 'COMPLETED');
   for (const event of seen) {
@@ -62,16 +59,10 @@ test("a page's stream carries its own job's changes, the last from the callback,
 
   // Bob's own job reaches Bob, never Ann; Ann's never reaches Bob.
   const bobsJob = (await bob.job(generateJob(emulator.origin, { customId: 'bobs-song' }))).json.createJobResponse.job;
-  await until(
-    () => bobs.of(bobsJob.id),
-    (events) => events.some((e) => e.job.status === 'COMPLETED'),
-  );
+  await bobs.untilCompleted(bobsJob.id);
   // Another job of Ann's after Bob's finished: when it arrives, Bob's would have too.
   const later = (await ann.job(generateJob(emulator.origin))).json.createJobResponse.job;
-  await until(
-    () => anns.of(later.id),
-    (events) => events.some((e) => e.job.status === 'COMPLETED'),
-  );
+  await anns.untilCompleted(later.id);
   assert.deepEqual(anns.of(bobsJob.id), []);
   assert.ok(
     anns.events.every((e) => [job.id, later.id].includes(e.job.id)),
@@ -89,10 +80,7 @@ test('a reconnect with Last-Event-ID gets what it missed; an unknown id gets eve
   const page = new Browser(proxy.api);
   const first = await openEvents(page);
   const job = (await page.job(generateJob(emulator.origin, { customId: 'replayed' }))).json.createJobResponse.job;
-  const all = await until(
-    () => first.of(job.id),
-    (events) => events.some((e) => e.job.status === 'COMPLETED'),
-  );
+  const all = await first.untilCompleted(job.id);
   await first.close();
   assert.ok(all.length >= 2, JSON.stringify(all));
 

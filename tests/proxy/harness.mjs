@@ -358,6 +358,14 @@ export class EventStream {
     return this.events.filter((e) => e.job.id === jobId);
   }
 
+  /** The events of `jobId`, once one of them says COMPLETED (waited for as `until` waits). */
+  untilCompleted(jobId) {
+    return until(
+      () => this.of(jobId),
+      (events) => events.some((e) => e.job.status === 'COMPLETED'),
+    );
+  }
+
   /** Cancels the stream (the client goes); throws when an event was malformed. */
   async close() {
     await this.reader.cancel();

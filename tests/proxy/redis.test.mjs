@@ -144,10 +144,7 @@ test('a callback delivered to one proxy is an event on streams held by both', as
   assert.equal(created.status, 200, created.body);
   const job = created.json.createJobResponse.job;
   for (const stream of streams) {
-    const seen = await until(
-      () => stream.of(job.id),
-      (events) => events.some((e) => e.job.status === 'COMPLETED'),
-    );
+    const seen = await stream.untilCompleted(job.id);
     assert.equal(seen.at(-1).job.customId, 'carols-song');
     const ids = seen.map((e) => e.id);
     assert.equal(new Set(ids).size, ids.length, 'each event once');

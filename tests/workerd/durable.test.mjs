@@ -120,10 +120,7 @@ test('a callback delivered to one Worker is an event on a stream held by the oth
   assert.equal(created.status, 200, created.body);
   const job = created.json.createJobResponse.job;
   for (const stream of streams) {
-    const events = await until(
-      () => stream.of(job.id),
-      (all) => all.some((e) => e.job.status === 'COMPLETED'),
-    );
+    const events = await stream.untilCompleted(job.id);
     assert.equal(events.at(-1).job.customId, 'carols-song');
     const ids = events.map((e) => e.id);
     assert.equal(new Set(ids).size, ids.length, 'each event once');
@@ -208,10 +205,7 @@ test("the object's claims outlive a restart of workerd: a resent CreateJob and a
   assert.equal(first.status, 200, first.body);
   const jobId = first.json.createJobResponse.job.id;
   // Its end came by callback to a, which the object claimed as delivered.
-  await until(
-    () => stream.of(jobId),
-    (events) => events.some((e) => e.job.status === 'COMPLETED'),
-  );
+  await stream.untilCompleted(jobId);
   await stream.close();
   const upstream = (await emulator.admin('/admin/jobs')).jobs.find((j) => j.id === jobId);
 

@@ -114,10 +114,7 @@ test('workerd: job events stream a job to its end, learned from the callback', a
   assert.equal(created.status, 200, created.body);
   const job = created.json.createJobResponse.job;
   // The page never polls: the end comes from the callback the proxy asked for itself.
-  const seen = await until(
-    () => stream.events.filter((e) => e.job.id === job.id),
-    (events) => events.some((e) => e.job.status === 'COMPLETED'),
-  );
+  const seen = await stream.untilCompleted(job.id);
   assert.equal(seen[0].job.status, 'SUBMITTED');
   assert.ok(seen.every((e) => e.job.customId === 'workerd-events'));
   assert.ok(stream.comments.length >= 1, 'keep-alive comments (eventsHeartbeatMs 200 in config.capnp)');
