@@ -1,6 +1,7 @@
 // What the proxy suites share: the emulator as a child process, the proxy on node:http
 // (in process, on port 0), small local servers (fake upstreams, callback receivers), a
 // browser-like client with a cookie jar, and a record of every response for the leak scan.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -372,6 +373,23 @@ export class EventStream {
     await this.ended;
     if (this.malformed.length) throw new Error(`malformed events: ${this.malformed.join(' | ')}`);
   }
+}
+
+/**
+ * Waits for `job`'s end on each of `streams` (held on proxies that share one store) and checks
+ * what they got: the job as its caller sees it (`customId`), each event once, and the same ids
+ * on every stream, since one store numbered them. Returns the ids.
+ */
+export async function assertSharedEvents(streams, job) {
+  const ids = [];
+  for (const stream of streams) {
+    const events = await stream.untilCompleted(job.id);
+    assert.equal(events.at(-1).job.customId, job.customId);
+    ids.push(events.map((e) => e.id));
+    assert.equal(new Set(ids.at(-1)).size, ids.at(-1).length, 'each event once');
+  }
+  for (const other of ids.slice(1)) assert.deepEqual(other, ids[0], 'one store numbered them');
+  return ids[0];
 }
 
 /** Opens `browser`'s event stream (taking the session cookie it is given, as a page would). */
