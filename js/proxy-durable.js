@@ -64,22 +64,31 @@ export class ProxyState {
     if (this.storage) state.blockConcurrencyWhile(() => this.restore());
   }
 
-  /** Runs the log again, after dropping what is too old to count. */
+  /** Runs the log again, in one read of it, and deletes what is too old to count. */
   async restore() {
-    const cutoff = Date.now() - MemoryStore.lastingMs();
-    await this.prune(cutoff);
-    for (const { op, atMs } of (await this.storage.list({ prefix: LOG })).values()) {
+    const oldest = logKey(Date.now() - MemoryStore.lastingMs(), 0);
+    const old = [];
+    for (const [key, { op, atMs }] of await this.storage.list({ prefix: LOG })) {
+      if (key < oldest) {
+        old.push(key);
+        continue;
+      }
       // An entry this version cannot read (written by another) is passed over, not a reason to fail.
       try {
         this.store.run(op, atMs);
       } catch {}
     }
+    await this.deleteKeys(old);
   }
 
-  /** Deletes the log's entries from before `cutoff`. */
+  /** Deletes the log's entries from before `cutoff` (an object that lives long, once an hour). */
   async prune(cutoff) {
-    const old = [...(await this.storage.list({ prefix: LOG, end: logKey(cutoff, 0) })).keys()];
-    for (let i = 0; i < old.length; i += DELETE_BATCH) await this.storage.delete(old.slice(i, i + DELETE_BATCH));
+    await this.deleteKeys([...(await this.storage.list({ prefix: LOG, end: logKey(cutoff, 0) })).keys()]);
+  }
+
+  /** Deletes `keys` from storage, as many at a time as it takes. */
+  async deleteKeys(keys) {
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) await this.storage.delete(keys.slice(i, i + DELETE_BATCH));
   }
 
   async fetch(request) {

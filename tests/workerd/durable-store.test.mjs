@@ -227,3 +227,20 @@ test('storage: operations of one millisecond run again in the order they ran', a
   assert.equal((await outcomeOf(second, claim('job-z'))).outcome, 'claimed', 'released, as before the restart');
   assert.equal((await outcomeOf(second, claim('filler-3'))).outcome, 'held');
 });
+
+test('storage: an object that lives long drops entries past a week as it goes', async (t) => {
+  let now = Date.now();
+  t.mock.method(Date, 'now', () => now);
+  const state = durableState();
+  const object = new ProxyState(state);
+  await state.ready();
+  await outcomeOf(object, claim('job-a'));
+  const [kept] = state.entries.keys();
+  // Eight days on, never restarted: the next lasting operation prunes job-a's entry, past a week.
+  now += 8 * 86_400_000;
+  await outcomeOf(object, claim('job-b'));
+  // The prune is not awaited by the answer: given a moment (Date.now stands still here, so no `until`).
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(!state.entries.has(kept), "job-a's entry is deleted");
+  assert.equal(state.entries.size, 1, "job-b's entry stays");
+});
